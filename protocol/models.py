@@ -1,0 +1,267 @@
+"""Params, results and notifications of every custom method, camelCase on the wire.
+
+Params reject unknown keys (a typo such as `worksapce` is an error that names the key, not a
+silently ignored option). Results are built by the server and dumped with `to_wire()`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+ProgressToken = int | str
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    def to_wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class WorkspaceParams(WireModel):
+    """Every request may name its workspace (a folder path or file URI); default: the LSP root."""
+
+    workspace: str | None = None
+    work_done_token: ProgressToken | None = None
+
+
+# --- shared pieces -------------------------------------------------------------------------------
+
+
+class FileState(StrEnum):
+    PENDING = "pending"
+    GENERATING = "generating"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    USER_MODIFIED = "userModified"
+    DELETED = "deleted"
+    CONFLICT = "conflict"
+
+
+class Usage(WireModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            calls=self.calls + other.calls,
+        )
+
+
+class FileIssue(WireModel):
+    path: str
+    reason: str
+
+
+# --- stepforge/plan ------------------------------------------------------------------------------
+
+
+class PlanParams(WorkspaceParams):
+    request: str = Field(min_length=1, description="What to build, in one line.")
+
+
+class PlanResult(WireModel):
+    project_name: str
+    plan: dict[str, Any] = Field(description="The validated plan, as stored in planPath.")
+    plan_path: str
+    usage: Usage
+    attempts: int = Field(description="LLM calls made: 1 plus the re-asks.")
+    notes: list[str] = Field(default_factory=list)
+
+
+# --- stepforge/status ----------------------------------------------------------------------------
+
+
+class StatusParams(WorkspaceParams):
+    pass
+
+
+class FileStatusEntry(WireModel):
+    path: str
+    state: FileState
+    reason: str | None = None
+    attempts: int = 0
+    usage: Usage = Field(default_factory=Usage)
+
+
+class PlanChanges(WireModel):
+    """What the current plan adds or drops compared with the files generated so far."""
+
+    added: list[str] = Field(default_factory=list)
+    dropped: list[str] = Field(default_factory=list)
+
+
+class ConflictInfo(WireModel):
+    conflict_id: str
+    path: str
+    created: float
+
+
+class StatusResult(WireModel):
+    workspace: str
+    plan_present: bool
+    project_name: str | None = None
+    plan_path: str | None = None
+    plan_error: str | None = Field(
+        default=None, description="Why the plan on disk is not usable, when it is not."
+    )
+    generating: bool = False
+    files: list[FileStatusEntry] = Field(default_factory=list)
+    counts: dict[str, int] = Field(default_factory=dict)
+    usage: Usage = Field(default_factory=Usage)
+    plan_changes: PlanChanges = Field(default_factory=PlanChanges)
+    conflicts: list[ConflictInfo] = Field(default_factory=list)
+
+
+# --- stepforge/generate --------------------------------------------------------------------------
+
+
+class GenerateParams(WorkspaceParams):
+    only: list[str] | None = Field(default=None, description="Generate just these planned paths.")
+    force: bool = Field(default=False, description="Regenerate files that are already done.")
+    concurrency: int | None = Field(default=None, ge=1, le=64)
+    single_shot: bool = False
+
+
+class GenerateResult(WireModel):
+    written: list[str]
+    failed: list[FileIssue]
+    skipped: list[FileIssue]
+    conflicts: list[ConflictInfo] = Field(default_factory=list)
+    usage: Usage
+    elapsed_seconds: float
+
+
+# --- stepforge/regenerateFile and stepforge/resolveConflict -------------------------------------
+
+
+class RegenerateOutcome(StrEnum):
+    WRITTEN = "written"
+    MERGED = "merged"
+    CONFLICT = "conflict"
+    UNCHANGED = "unchanged"
+    SKIPPED = "skipped"
+
+
+class RegenerateFileParams(WorkspaceParams):
+    path: str = Field(min_length=1)
+    instructions: str | None = None
+    force: bool = Field(default=False, description="Recreate the file even if the user deleted it.")
+
+
+class RegenerateFileResult(WireModel):
+    path: str
+    outcome: RegenerateOutcome
+    conflict_id: str | None = None
+    message: str
+    usage: Usage = Field(default_factory=Usage)
+
+
+class ResolveConflictParams(WorkspaceParams):
+    conflict_id: str = Field(min_length=1)
+    choice: Literal["mine", "generated", "merged"]
+    content: str | None = Field(default=None, description="The merged text, for choice 'merged'.")
+
+
+class ResolveConflictResult(WireModel):
+    path: str
+    choice: Literal["mine", "generated", "merged"]
+    message: str
+
+
+class ConflictDetailsParams(WorkspaceParams):
+    conflict_id: str = Field(min_length=1)
+
+
+class ConflictDetailsResult(WireModel):
+    """Both sides of a conflict, so an editor can show a diff before the user chooses."""
+
+    conflict_id: str
+    path: str
+    mine: str
+    generated: str
+    base: str
+
+
+# --- preview -------------------------------------------------------------------------------------
+
+PreviewRuntime = Literal["docker", "local"]
+
+
+class PreviewStartParams(WorkspaceParams):
+    runtime: PreviewRuntime | None = None
+    detached: bool = Field(
+        default=False,
+        description="Keep running after this session ends (the headless CLI sets it).",
+    )
+
+
+class PreviewStartResult(WireModel):
+    frontend_url: str
+    backend_url: str
+    runtime: PreviewRuntime
+    message: str
+
+
+class PreviewStopParams(WorkspaceParams):
+    pass
+
+
+class PreviewStopResult(WireModel):
+    stopped: bool
+    message: str
+
+
+class PreviewStatusParams(WorkspaceParams):
+    pass
+
+
+class PreviewHealth(WireModel):
+    frontend: bool
+    backend: bool
+
+
+class PreviewStatusResult(WireModel):
+    running: bool
+    runtime: PreviewRuntime | None = None
+    frontend_url: str | None = None
+    backend_url: str | None = None
+    health: PreviewHealth | None = None
+    detached: bool = False
+
+
+class PreviewLogsParams(WorkspaceParams):
+    lines: int = Field(default=200, ge=1, le=10_000)
+
+
+class PreviewLogLine(WireModel):
+    role: Literal["frontend", "backend"]
+    line: str
+
+
+class PreviewLogsResult(WireModel):
+    lines: list[PreviewLogLine]
+
+
+# --- notifications -------------------------------------------------------------------------------
+
+
+class FileStatusNotification(WireModel):
+    workspace: str
+    path: str
+    state: FileState
+    reason: str | None = None
+
+
+class PreviewLogNotification(WireModel):
+    workspace: str
+    role: Literal["frontend", "backend"]
+    line: str

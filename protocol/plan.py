@@ -1,0 +1,104 @@
+"""The implementation plan: the JSON document the LLM is asked for and `.stepforge/plan.json` holds.
+
+The plan keeps the LLM's snake_case field names (it is a document the user edits, not a wire
+message). Unknown keys are kept so that a richer plan survives a round trip through validation.
+Only the shape is checked here; semantic rules (safe paths, every file placed in a step, routes
+whose component is planned) live in `server.planning.validation`, because they need context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DEFAULT_ROUTE_GROUP = "Overview"
+
+
+class PlanPart(BaseModel):
+    """Base of every plan object: unknown keys are kept, not rejected."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class PlannedFile(PlanPart):
+    """One file to generate. In the plan it may be written as a bare path string."""
+
+    path: str = Field(min_length=1)
+    purpose: str | None = None
+    depends_on: list[str] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"path": value}
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+
+class Route(PlanPart):
+    """A page of the frontend: its URL path, the component that renders it, and its nav entry."""
+
+    path: str = Field(min_length=1)
+    component: str = Field(min_length=1)
+    icon: str = "Circle"
+    label: str = Field(min_length=1)
+    group: str = DEFAULT_ROUTE_GROUP
+
+
+class ApiEndpoint(PlanPart):
+    method: str = Field(min_length=1)
+    path: str = Field(min_length=1)
+    description: str = ""
+
+    @field_validator("method")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+
+class ImplementationStep(PlanPart):
+    step: int
+    type: str = ""
+    files: list[str] = Field(default_factory=list)
+
+    @field_validator("files", mode="before")
+    @classmethod
+    def _paths_from_objects(cls, value: Any) -> Any:
+        # An LLM sometimes repeats the file objects here instead of bare paths.
+        if isinstance(value, list):
+            return [item.get("path", item) if isinstance(item, dict) else item for item in value]
+        return value
+
+
+class Plan(PlanPart):
+    """The whole plan. `files` maps a group ("frontend", "backend", ...) to its planned files."""
+
+    project_name: str | None = None
+    features: list[Any] = Field(default_factory=list)
+    files: dict[str, list[PlannedFile]]
+    routes: list[Route] = Field(default_factory=list)
+    api_endpoints: list[ApiEndpoint] = Field(default_factory=list)
+    data_models: list[Any] = Field(default_factory=list)
+    implementation_order: list[ImplementationStep] = Field(min_length=1)
+
+    def planned_files(self) -> Iterator[PlannedFile]:
+        """Every planned file, group by group, in the order the plan lists them."""
+        for group in self.files.values():
+            yield from group
+
+    def file_paths(self) -> list[str]:
+        return [planned.path for planned in self.planned_files()]
+
+    def file(self, path: str) -> PlannedFile | None:
+        return next((f for f in self.planned_files() if f.path == path), None)
+
+    def to_document(self) -> dict[str, Any]:
+        """The plan as stored in plan.json: no nulls the LLM did not write."""
+        return self.model_dump(mode="json", exclude_none=True)

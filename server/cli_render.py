@@ -1,0 +1,130 @@
+"""What the `stepforge` command prints: progress (a live rich bar on a terminal, plain lines
+otherwise) and human summaries on stdout. With --json only the result goes to stdout."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console as RichConsole
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from server.client import ProgressCallback
+
+
+class Console:
+    def __init__(self, json_output: bool = False) -> None:
+        self.json_output = json_output
+        self.err = RichConsole(stderr=True, highlight=False)
+        self.out = RichConsole(highlight=False, soft_wrap=True)
+        self.live = self.err.is_terminal
+        self._bar: Progress | None = None
+
+    # --- progress ------------------------------------------------------------------------------
+
+    @contextmanager
+    def progress(self, title: str) -> Iterator[ProgressCallback]:
+        if not self.live:
+            last: list[str] = []
+
+            def plain(kind: str, message: str | None, percentage: int | None) -> None:
+                line = f"[{percentage:3d}%] {message}" if percentage is not None else f"       {message}"
+                if message and line not in last:
+                    last[:] = [line]
+                    print(line, file=sys.stderr, flush=True)
+
+            yield plain
+            return
+        bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[message]}"),
+            console=self.err,
+            transient=True,
+        )
+        task = bar.add_task(title, total=100, message="")
+
+        def live(kind: str, message: str | None, percentage: int | None) -> None:
+            update: dict[str, Any] = {"message": (message or "")[:70]}
+            if percentage is not None:
+                update["completed"] = percentage
+            bar.update(task, **update)
+
+        self._bar = bar
+        with bar:
+            yield live
+        self._bar = None
+
+    def line(self, text: str) -> None:
+        """A line of running commentary (file states, logs) on stderr."""
+        if self._bar is not None:
+            self._bar.console.print(text, markup=False)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    def notification(self, method: str, params: dict[str, Any]) -> None:
+        if method == "window/showMessage":
+            self.line(f"stepforge: {params.get('message')}")
+        elif method == "stepforge/fileStatus" and params.get("state") in ("done", "failed", "skipped", "conflict"):
+            reason = f" ({params['reason']})" if params.get("reason") else ""
+            self.line(f"  {params['state']:<9} {params['path']}{reason}")
+
+    def error(self, message: str) -> None:
+        print(f"stepforge: {message}", file=sys.stderr, flush=True)
+
+    def say(self, text: str = "") -> None:
+        if not self.json_output:
+            self.out.print(text, markup=False)
+
+    # --- summaries -----------------------------------------------------------------------------
+
+    def plan_summary(self, result: dict[str, Any]) -> None:
+        plan = result["plan"]
+        files = [f for group in plan.get("files", {}).values() for f in group]
+        usage = result.get("usage", {})
+        self.say(f"Planned {result['projectName']}: {len(files)} files in "
+                 f"{len(plan.get('implementation_order', []))} steps, {len(plan.get('routes', []))} routes, "
+                 f"{len(plan.get('api_endpoints', []))} API endpoints.")
+        for route in plan.get("routes", []):
+            self.say(f"  {route['path']:<20} {route['label']} ({route.get('group', 'Overview')})")
+        for note in result.get("notes", []):
+            self.say(f"  note: {note}")
+        self.say(f"Plan: {result['planPath']}")
+        self.say(f"Tokens: {usage.get('promptTokens', 0)} prompt, {usage.get('completionTokens', 0)} completion "
+                 f"in {result.get('attempts', 1)} attempt(s).")
+
+    def status_table(self, result: dict[str, Any]) -> None:
+        if self.json_output:
+            return
+        if not result.get("planPresent"):
+            self.say(f"{result['workspace']}: no plan yet." + (f"\n{result['planError']}" if result.get("planError") else ""))
+            return
+        self.say(f"{result.get('projectName') or result['workspace']}"
+                 + ("  (generating)" if result.get("generating") else ""))
+        if result.get("planError"):
+            self.say(f"plan.json has problems (the last valid plan is used):\n{result['planError']}")
+        table = Table(show_header=True, header_style="bold", box=None)
+        table.add_column("state")
+        table.add_column("file")
+        table.add_column("tokens", justify="right")
+        table.add_column("note")
+        for entry in result.get("files", []):
+            usage = entry.get("usage", {})
+            tokens = usage.get("promptTokens", 0) + usage.get("completionTokens", 0)
+            table.add_row(entry["state"], entry["path"], str(tokens or ""), entry.get("reason") or "")
+        self.out.print(table)
+        counts = Counter(result.get("counts", {}))
+        self.say(", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+        changes = result.get("planChanges", {})
+        if changes.get("added") or changes.get("dropped"):
+            self.say(f"Plan changes: {len(changes.get('added', []))} added, {len(changes.get('dropped', []))} dropped.")
+        for conflict in result.get("conflicts", []):
+            self.say(f"Conflict {conflict['conflictId']}: {conflict['path']}")
+        usage = result.get("usage", {})
+        self.say(f"Tokens so far: {usage.get('promptTokens', 0)} prompt, {usage.get('completionTokens', 0)} completion, {usage.get('calls', 0)} calls.")

@@ -1,0 +1,149 @@
+"""Settings: defaults, then environment variables, then LSP initializationOptions (camelCase).
+
+An invalid value never stops the daemon: it is reported (the LSP layer shows it to the user) and
+the default is used instead. The API key is a `SecretStr`, so it prints as `**********`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+DEFAULT_MODEL = "openai/gpt-oss-120b"
+
+Provider = Literal["groq", "openai-compatible"]
+
+# environment variable -> settings field
+ENVIRONMENT = {
+    "GROQ_API_KEY": "api_key",
+    "GROQ_BASE_URL": "base_url",
+    "STEPFORGE_API_KEY": "api_key",
+    "STEPFORGE_BASE_URL": "base_url",
+    "STEPFORGE_PROVIDER": "provider",
+    "STEPFORGE_MODEL": "model",
+    "STEPFORGE_CONTEXT_WINDOW": "context_window",
+    "STEPFORGE_MAX_OUTPUT_TOKENS": "max_output_tokens",
+    "STEPFORGE_CONCURRENCY": "concurrency",
+    "STEPFORGE_CALL_DEADLINE": "call_deadline",
+    "STEPFORGE_STALL_TIMEOUT": "stall_timeout",
+    "STEPFORGE_RETRY_BACKOFF": "retry_backoff",
+    "STEPFORGE_PREVIEW_RUNTIME": "preview_runtime",
+    "STEPFORGE_FRONTEND_IMAGE": "frontend_image",
+    "STEPFORGE_BACKEND_IMAGE": "backend_image",
+    "STEPFORGE_CONTAINER_ENV": "container_env",
+    "STEPFORGE_CONTAINER_MOUNTS": "container_mounts",
+}
+# The GROQ_* names apply to the Groq provider only; the STEPFORGE_* ones win when both are set.
+_GROQ_ONLY = {"GROQ_API_KEY", "GROQ_BASE_URL"}
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    provider: Provider = "groq"
+    api_key: SecretStr | None = None
+    base_url: str | None = Field(
+        default=None, description="Groq: the API root; openai-compatible: the URL ending in /v1."
+    )
+    model: str = Field(default=DEFAULT_MODEL, min_length=1)
+    context_window: int = Field(default=32768, ge=2048)
+    max_output_tokens: int = Field(default=8192, ge=256)
+    concurrency: int = Field(default=4, ge=1, le=64)
+    plan_reasks: int = Field(default=2, ge=0, le=10)
+    file_attempts: int = Field(default=3, ge=1, le=10)
+    continuations: int = Field(default=4, ge=0, le=20)
+    llm_retries: int = Field(default=5, ge=0, le=20)
+    retry_backoff: float = Field(default=0.5, gt=0, description="First retry wait, doubling to 8 s.")
+    stall_timeout: float = Field(default=60.0, gt=0, description="Seconds without a byte.")
+    call_deadline: float = Field(default=600.0, gt=0, description="Seconds for one call, retries included.")
+    preview_runtime: Literal["auto", "docker", "local"] = "auto"
+    frontend_image: str = "stepforge-frontend:1"
+    backend_image: str = "stepforge-backend:1"
+    container_env: dict[str, str] = Field(default_factory=dict)
+    container_mounts: list[str] = Field(
+        default_factory=list, description="HOST_PATH:CONTAINER_PATH, mounted read-only."
+    )
+
+    @field_validator("container_env", mode="before")
+    @classmethod
+    def _env_from_json(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("container_mounts", mode="before")
+    @classmethod
+    def _mounts_from_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [p for p in text.split(",") if p]
+        return value
+
+    @field_validator("container_mounts")
+    @classmethod
+    def _mounts_have_two_sides(cls, value: list[str]) -> list[str]:
+        for mount in value:
+            host, sep, target = mount.partition(":")
+            if not sep or not host.startswith("/") or not target.startswith("/"):
+                raise ValueError(f"{mount!r} is not HOST_PATH:CONTAINER_PATH with absolute paths")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    def api_key_value(self) -> str | None:
+        return self.api_key.get_secret_value() if self.api_key else None
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    provider = environ.get("STEPFORGE_PROVIDER", "groq")
+    raw: dict[str, Any] = {}
+    # GROQ_* first so that STEPFORGE_* overwrite them.
+    for name in sorted(ENVIRONMENT, key=lambda n: n not in _GROQ_ONLY):
+        if name in _GROQ_ONLY and provider != "groq":
+            continue
+        if environ.get(name):
+            raw[ENVIRONMENT[name]] = environ[name]
+    return raw
+
+
+def load_settings(
+    init_options: Mapping[str, Any] | None, environ: Mapping[str, str]
+) -> tuple[Settings, list[str]]:
+    """Settings from the environment and initializationOptions, and a warning per rejected value."""
+    raw = _from_environment(environ)
+    warnings: list[str] = []
+    if init_options is not None and not isinstance(init_options, Mapping):
+        warnings.append("initializationOptions must be an object; ignored.")
+        init_options = None
+    for key, value in (init_options or {}).items():
+        field = next(
+            (name for name, f in Settings.model_fields.items() if key in (name, f.alias)), None
+        )
+        if field is None:
+            warnings.append(f"Unknown StepForge option {key!r}; ignored.")
+        else:
+            raw[field] = value
+    while True:
+        try:
+            return Settings.model_validate(raw), warnings
+        except ValidationError as error:
+            first_problem = {}
+            for problem in error.errors():
+                first_problem.setdefault(str(problem["loc"][0]) if problem["loc"] else "", problem)
+            if not set(first_problem) <= set(raw):  # not a per-field error: nothing to drop
+                raise
+            for field, problem in first_problem.items():
+                value = raw.pop(field)
+                shown = "**********" if field == "api_key" else repr(value)
+                default = Settings.model_fields[field].get_default(call_default_factory=True)
+                warnings.append(
+                    f"Invalid StepForge option {to_camel(field)}={shown}: {problem['msg']}; "
+                    f"using the default {default!r}."
+                )

@@ -1,0 +1,1 @@
+"""Generation: each planned file from its own LLM call, in dependency order, streamed to disk."""

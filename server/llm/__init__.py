@@ -1,0 +1,23 @@
+"""LLM providers behind one streaming call: retries, pacing by rate limits, token accounting."""
+
+from server.llm.client import ChatMessage, Completion, LLMClient
+from server.llm.errors import (
+    LLMAuthError,
+    LLMBadOutputError,
+    LLMContextError,
+    LLMError,
+    LLMModelError,
+    LLMUnavailableError,
+)
+
+__all__ = [
+    "ChatMessage",
+    "Completion",
+    "LLMAuthError",
+    "LLMBadOutputError",
+    "LLMClient",
+    "LLMContextError",
+    "LLMError",
+    "LLMModelError",
+    "LLMUnavailableError",
+]

@@ -1,0 +1,253 @@
+"""The language server: registration of every StepForge method, nothing else.
+
+Each custom request is a thin handler: validate the params with pydantic (invalid params are a
+-32602 error that quotes pydantic's message), find the workspace, run one service method of
+`StepForge` under work-done progress, return the result on the wire. The same handler also serves
+the `workspace/executeCommand` command of the same name, whose single argument is the params object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+from lsprotocol import types
+from pydantic import BaseModel, ValidationError
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
+
+from protocol import methods
+from protocol.errors import ErrorCode
+from protocol.models import WireModel, WorkspaceParams
+from server import __version__
+from server.app import StepForge
+from server.config import load_settings
+from server.errors import StepForgeError
+from server.logs import LspLogHandler, add_secret
+from server.progress import NoProgress, Progress
+from server.wire import json_converter
+from server.workspace.paths import workspace_from
+
+log = logging.getLogger(__name__)
+
+
+class StepForgeProtocol(LanguageServerProtocol):
+    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
+    async def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams) -> Any:
+        """Run a command as this request's own task, so `$/cancelRequest` reaches it (pygls's
+        built-in runs it as a separate future that a cancel does not stop)."""
+        handler = self.fm.commands.get(params.command)
+        if handler is None:
+            raise JsonRpcInvalidParams(f"Unknown command {params.command!r}.")
+        arguments = params.arguments or []
+        if len(arguments) > 1:
+            raise JsonRpcInvalidParams(
+                f"{params.command} takes one argument (the params object), got {len(arguments)}."
+            )
+        return await handler(arguments[0] if arguments else {})
+
+
+class StepForgeServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__(
+            "stepforge", __version__, protocol_cls=StepForgeProtocol, converter_factory=json_converter
+        )
+        self.app: StepForge | None = None
+        self.pending_messages: list[str] = []
+
+    def notify_wire(self, method: str, payload: WireModel) -> None:
+        self.protocol.notify(method, payload.to_wire())
+
+    def root(self, requested: str | None) -> Path:
+        """The request's workspace, else the LSP root, else the first workspace folder."""
+        if requested:
+            return workspace_from(requested)
+        workspace = self.protocol._workspace
+        if workspace is not None:
+            if workspace.root_uri:
+                return workspace_from(workspace.root_uri)
+            folders = list(workspace.folders.values())
+            if folders:
+                return workspace_from(folders[0].uri)
+        return workspace_from(None)
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+
+class LspProgress:
+    """Work-done progress on one token; reports are throttled to about ten a second."""
+
+    def __init__(self, server: StepForgeServer, token: types.ProgressToken) -> None:
+        self.server = server
+        self.token = token
+        self._last_sent = 0.0
+        self._last_percentage = 0
+
+    def begin(self, title: str) -> None:
+        self.server.work_done_progress.begin(
+            self.token, types.WorkDoneProgressBegin(title=title, cancellable=True, percentage=0)
+        )
+
+    def report(self, message: str, percentage: int | None = None) -> None:
+        now = asyncio.get_running_loop().time()
+        if percentage is not None:
+            percentage = max(self._last_percentage, min(100, percentage))  # never backwards
+        jumped = percentage is not None and percentage != self._last_percentage
+        if not jumped and now - self._last_sent < 0.1:
+            return
+        self._last_sent = now
+        if percentage is not None:
+            self._last_percentage = percentage
+        self.server.work_done_progress.report(
+            self.token, types.WorkDoneProgressReport(message=message, percentage=percentage)
+        )
+
+    def end(self, message: str) -> None:
+        self.server.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
+        # A token may be reused by the client only once pygls forgets it.
+        self.server.work_done_progress.tokens.pop(self.token, None)
+
+    def cancellation(self) -> Future[Any] | None:
+        return self.server.work_done_progress.tokens.get(self.token)
+
+
+async def _open_progress(server: StepForgeServer, token: types.ProgressToken | None) -> LspProgress | None:
+    """The client's token, else one the server creates if the client can show progress."""
+    if token is None:
+        capabilities = server.client_capabilities
+        window = capabilities.window if capabilities else None
+        if not (window and window.work_done_progress):
+            return None
+        token = f"stepforge-{uuid.uuid4()}"
+        try:
+            await server.work_done_progress.create_async(token)
+        except Exception as error:  # the client refused: carry on without progress
+            log.info("client refused a progress token: %s", error)
+            return None
+    return LspProgress(server, token)
+
+
+async def _run_cancellable(work: Callable[[], Awaitable[Any]], cancel: Future[Any] | None) -> Any:
+    """Run `work`; a cancel from the progress UI (the token's future) cancels it like $/cancelRequest."""
+    if cancel is None:
+        return await work()
+    loop = asyncio.get_running_loop()
+    with anyio.CancelScope() as scope:
+        cancel.add_done_callback(lambda _: loop.call_soon_threadsafe(scope.cancel))
+        return await work()
+    raise JsonRpcException(
+        message="Cancelled from the progress notification.", code=ErrorCode.REQUEST_CANCELLED
+    )
+
+
+# --- handlers ------------------------------------------------------------------------------------
+
+Service = Callable[[StepForge, Path, Any, Progress], Awaitable[BaseModel]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    title: str | None  # None: a quick request, no progress
+    service: Service
+
+
+def _parse(model: type[WorkspaceParams], raw: Any, method: str) -> WorkspaceParams:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise JsonRpcInvalidParams(f"{method}: params must be an object.")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}" for e in error.errors()
+        )
+        raise JsonRpcInvalidParams(f"Invalid params for {method}: {problems}") from None
+
+
+def make_handler(server: StepForgeServer, method: str, endpoint: Endpoint) -> Callable[[Any], Awaitable[Any]]:
+    params_model = methods.REQUESTS[method].params
+
+    async def handle(raw: Any) -> Any:
+        params = _parse(params_model, raw, method)  # type: ignore[arg-type]
+        if server.app is None:
+            raise JsonRpcException(message="The server is not initialized.", code=-32002)
+        app = server.app
+        try:
+            root = server.root(params.workspace)
+        except StepForgeError as error:
+            raise JsonRpcException(message=error.message, code=error.code) from None
+        progress = await _open_progress(server, params.work_done_token) if endpoint.title else None
+        if progress is not None:
+            progress.begin(endpoint.title or method)
+        outcome = "Failed"
+        try:
+            result = await _run_cancellable(
+                lambda: endpoint.service(app, root, params, progress or NoProgress()),
+                progress.cancellation() if progress else None,
+            )
+            outcome = "Done"
+            return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        except StepForgeError as error:
+            raise JsonRpcException(message=error.message, code=error.code, data=error.data) from None
+        except (asyncio.CancelledError, anyio.get_cancelled_exc_class()):
+            outcome = "Cancelled"
+            raise
+        finally:
+            if progress is not None:
+                progress.end(outcome)
+
+    handle.__name__ = method.replace("/", "_")
+    handle.__doc__ = f"Serve {method}: {endpoint.title or 'a quick query'}."
+    return handle
+
+
+def endpoints() -> dict[str, Endpoint]:
+    return {
+        methods.PLAN: Endpoint("StepForge: planning", lambda app, root, p, progress: app.plan(root, p, progress)),
+        methods.STATUS: Endpoint(None, lambda app, root, p, progress: app.status(root)),
+    }
+
+
+def build_server() -> StepForgeServer:
+    server = StepForgeServer()
+
+    @server.feature(types.INITIALIZE)
+    def initialize(params: types.InitializeParams) -> None:
+        """Read settings from initializationOptions and the environment; start the services."""
+        settings, warnings = load_settings(params.initialization_options, os.environ)
+        if settings.api_key is not None:
+            add_secret(settings.api_key.get_secret_value())
+        server.pending_messages = warnings
+        server.app = StepForge(settings, notify=server.notify_wire)
+
+    @server.feature(types.INITIALIZED)
+    def initialized(params: types.InitializedParams) -> None:
+        """Show the configuration problems found at initialize."""
+        for message in server.pending_messages:
+            server.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
+        server.pending_messages = []
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(params: None) -> None:
+        """Release the LLM connections."""
+        if server.app is not None:
+            await server.app.aclose()
+
+    for method, endpoint in endpoints().items():
+        handler = make_handler(server, method, endpoint)
+        server.feature(method)(handler)
+        server.command(methods.command_name(method))(handler)
+
+    logging.getLogger().addHandler(LspLogHandler(server))
+    return server

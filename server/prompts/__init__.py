@@ -1,0 +1,59 @@
+"""Prompt templates: shipped here, overridable per workspace in `.stepforge/prompts/NAME.md`.
+
+Templates use `{{placeholder}}`s (documented in README). The system prompts stay fixed: they tell
+the model its role, and the project's test server recognises requests by them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from importlib import resources
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PLANNER_SYSTEM = (
+    "You are StepForge's planner. You design complete, small, working web apps "
+    "(React + Vite + TypeScript frontend, FastAPI backend). You answer with one JSON object only."
+)
+APP_WRITER_SYSTEM = (
+    "You are StepForge's app writer. You write every file of a planned web app in one answer, "
+    'each in a <file path="..."> block.'
+)
+CONTINUE = (
+    "Your answer was cut off. Continue exactly where it stopped: no repetition, no preamble, "
+    "no code fence opening."
+)
+
+
+def file_writer_system(path: str) -> str:
+    return (
+        "You are StepForge's file writer. You write the complete content of one file of the "
+        f"project: `{path}`. You answer with that file's content in one fenced code block."
+    )
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def load(name: str, override_dir: Path | None) -> str:
+    """The workspace's `NAME.md` if it has one, else the shipped template."""
+    if override_dir is not None:
+        override = override_dir / f"{name}.md"
+        if override.is_file():
+            return override.read_text(encoding="utf-8")
+    return resources.files(__package__).joinpath(f"{name}.md").read_text(encoding="utf-8")
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    """Fill `{{name}}` placeholders; unknown ones stay as written."""
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in values:
+            return values[name]
+        log.warning("prompt template has an unknown placeholder {{%s}}", name)
+        return match.group(0)
+
+    return _PLACEHOLDER.sub(fill, template)

@@ -1,0 +1,29 @@
+"""The FastAPI app. Routers come from router_registry.py, which StepForge keeps in step with the plan."""
+
+import os
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from router_registry import ROUTERS
+
+app = FastAPI(title="StepForge app")
+
+# The preview sets FRONTEND_ORIGINS to the frontend's URL(s); plain `uvicorn` allows Vite's default.
+origins = os.environ.get("FRONTEND_ORIGINS", "http://localhost:5173,http://127.0.0.1:5173")
+app.add_middleware(
+    CORSMiddleware,
+    allow_origins=[origin.strip() for origin in origins.split(",") if origin.strip()],
+    allow_credentials=True,
+    allow_methods=["*"],
+    allow_headers=["*"],
+)
+
+
+@app.get("/api/health")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+for router in ROUTERS:
+    app.include_router(router)

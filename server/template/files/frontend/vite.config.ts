@@ -1,0 +1,12 @@
+import { defineConfig } from "vite";
+import react from "@vitejs/plugin-react";
+
+// STEPFORGE_VITE_CACHE_DIR lets the preview container keep Vite's cache out of the workspace.
+export default defineConfig({
+  plugins: [react()],
+  cacheDir: process.env.STEPFORGE_VITE_CACHE_DIR || "node_modules/.vite",
+  server: {
+    port: Number(process.env.PORT || 3002),
+    watch: process.env.STEPFORGE_POLL_WATCH ? { usePolling: true, interval: 300 } : undefined,
+  },
+});

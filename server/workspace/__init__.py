@@ -1,0 +1,1 @@
+"""The user's workspace: safe paths, atomic writes, job state, baselines, merges, the file watcher."""

@@ -1,0 +1,213 @@
+"""Everything the daemon holds for one workspace: its plan, its job state, its single-writer lock,
+and the one way StepForge writes a file there (`write`).
+
+A file's user-facing state is derived from its bytes: a complete file whose bytes differ from what
+StepForge last wrote is `userModified`, a missing one `deleted`. That rule needs no timing and no
+bookkeeping of StepForge's own writes, so the watcher, `status` and a second process all agree.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+
+from protocol.models import FileState, FileStatusNotification
+from protocol.plan import Plan
+from server.errors import PlanMissingError, StepForgeError
+from server.planning.validation import PlanValidationError, validate_plan
+from server.template import template_paths
+from server.workspace.atomic import read_bytes_or_none
+from server.workspace.baselines import BaselineStore
+from server.workspace.hashing import HashCache
+from server.workspace.layout import Layout
+from server.workspace.lock import WorkspaceLock
+from server.workspace.paths import safe_join
+from server.workspace.state import (
+    COMPLETE_STATES,
+    ConflictRecord,
+    FileRecord,
+    JobState,
+    StateStore,
+    read_state,
+)
+from server.workspace.writer import WriteOutcome, WriteResult, write_file
+
+log = logging.getLogger(__name__)
+
+FileStatusListener = Callable[[FileStatusNotification], None]
+# States derived from the bytes on disk (see the module docstring).
+DERIVED_STATES = frozenset({FileState.DONE, FileState.USER_MODIFIED, FileState.DELETED})
+
+
+def derive_state(record: FileRecord, disk_hash: str | None) -> FileState:
+    if record.state not in DERIVED_STATES:
+        return record.state
+    if disk_hash is None:
+        return FileState.DELETED
+    return FileState.DONE if disk_hash == record.written_hash else FileState.USER_MODIFIED
+
+
+class WorkspaceSession:
+    def __init__(self, root: Path, on_file_status: FileStatusListener | None = None) -> None:
+        self.root = root
+        self.layout = Layout(root)
+        self.baselines = BaselineStore(self.layout.baselines)
+        self.hashes = HashCache()
+        self.store = StateStore(self.layout.state, JobState())
+        self.job: str | None = None
+        self._on_file_status = on_file_status
+        self._plan: Plan | None = None
+        self._plan_key: tuple[int, int] | None = None
+        self.plan_error: str | None = None
+
+    # --- the plan ------------------------------------------------------------------------------
+
+    def exists(self, relative: str) -> bool:
+        return (self.root / relative).exists()
+
+    def load_plan(self) -> Plan | None:
+        """The plan in plan.json, re-validated when the file changed. An invalid edit keeps the
+        last valid plan in use and sets `plan_error`. Blocking (small file)."""
+        try:
+            info = self.layout.plan.stat()
+        except FileNotFoundError:
+            self._plan, self._plan_key, self.plan_error = None, None, None
+            return None
+        key = (info.st_mtime_ns, info.st_size)
+        if key == self._plan_key:
+            return self._plan
+        self._plan_key = key
+        try:
+            data = json.loads(self.layout.plan.read_text(encoding="utf-8"))
+            self._plan = validate_plan(data, template_paths(), self.exists)
+            self.plan_error = None
+        except json.JSONDecodeError as error:
+            self.plan_error = f"plan.json is not valid JSON: {error}"
+        except PlanValidationError as error:
+            self.plan_error = error.message
+        if self.plan_error:
+            log.warning("%s", self.plan_error)
+        return self._plan
+
+    def require_plan(self) -> Plan:
+        plan = self.load_plan()
+        if plan is None:
+            if self.plan_error:
+                raise PlanValidationError([self.plan_error])
+            raise PlanMissingError(
+                f"{self.root} has no plan yet: run `stepforge plan \"...\"` (stepforge/plan) first."
+            )
+        return plan
+
+    def set_plan(self, plan: Plan) -> None:
+        self._plan = plan
+        self.plan_error = None
+        try:
+            info = self.layout.plan.stat()
+            self._plan_key = (info.st_mtime_ns, info.st_size)
+        except FileNotFoundError:
+            self._plan_key = None
+
+    # --- the job lock and state ----------------------------------------------------------------
+
+    @asynccontextmanager
+    async def exclusive(self, job: str) -> AsyncIterator[StateStore]:
+        """Hold the workspace's writer lock for `job`; the state is reloaded from disk first,
+        since another process may have written it."""
+        lock = WorkspaceLock(self.layout.lock, f"stepforge {job}")
+        lock.acquire()
+        try:
+            self.store = await anyio.to_thread.run_sync(StateStore.load, self.layout.state)
+            self.job = job
+            yield self.store
+        finally:
+            self.job = None
+            lock.release()
+
+    def current_state(self) -> JobState:
+        """In memory while this process runs a job, else as on disk. Blocking (small file)."""
+        if self.job is not None:
+            return self.store.state
+        try:
+            return read_state(self.layout.state)
+        except Exception as error:  # a corrupt state file is reported, not fatal for readers
+            raise StepForgeError(f"{self.layout.state} is unreadable: {error}") from error
+
+    def disk_hash(self, relative: str) -> str | None:
+        try:
+            return self.hashes.hash(safe_join(self.root, relative))
+        except StepForgeError:
+            return None
+
+    def effective_states(self, state: JobState, paths: list[str]) -> dict[str, FileState]:
+        """Blocking: may hash files whose stat changed."""
+        result = {}
+        for path in paths:
+            record = state.files.get(path)
+            result[path] = FileState.PENDING if record is None else derive_state(record, self.disk_hash(path))
+        return result
+
+    # --- transitions and notifications ---------------------------------------------------------
+
+    def notify(self, path: str, state: FileState, reason: str | None = None) -> None:
+        if self._on_file_status is not None:
+            self._on_file_status(
+                FileStatusNotification(workspace=str(self.root), path=path, state=state, reason=reason)
+            )
+
+    async def transition(self, path: str, state: FileState, reason: str | None = None) -> None:
+        """Record a file's new state, persist it, tell listeners. Only while holding the lock."""
+        self.store.transition(path, state, reason)
+        await self.store.save()
+        self.notify(path, state, reason)
+
+    # --- writing files -------------------------------------------------------------------------
+
+    async def write(
+        self, relative: str, content: bytes, *, base: bytes | None = None, use_recorded_base: bool = True, recreate: bool = False
+    ) -> WriteResult:
+        """Write a file under the never-lose-an-edit rules (see `server.workspace.writer`).
+
+        The base is what StepForge last wrote there (from the state), or `base` when the caller
+        knows better (a partial answer it streamed to disk). Records the new base; on a conflict,
+        stores the proposal and a conflict record. Only while holding the lock.
+        """
+        target = safe_join(self.root, relative)
+        state = self.store.state
+        record = state.files.get(relative)
+        recorded_hash = record.written_hash if record else state.managed.get(relative)
+        if base is None and use_recorded_base:
+            base = await anyio.to_thread.run_sync(self.baselines.get, recorded_hash)
+        result = await anyio.to_thread.run_sync(
+            lambda: write_file(target, content, base, was_written=recorded_hash is not None, recreate=recreate)
+        )
+        self.hashes.forget(target)
+        if result.outcome is WriteOutcome.CONFLICT:
+            proposal = await anyio.to_thread.run_sync(self.baselines.put, content)
+            if base is not None:
+                await anyio.to_thread.run_sync(self.baselines.put, base)
+            conflict_id = secrets.token_hex(6)
+            # One open conflict per file: a newer proposal replaces an older one.
+            for old_id in [cid for cid, c in state.conflicts.items() if c.path == relative]:
+                del state.conflicts[old_id]
+            state.conflicts[conflict_id] = ConflictRecord(
+                path=relative, base_hash=result.base_after, generated_hash=proposal, created=time.time()
+            )
+            result = WriteResult(result.outcome, result.base_after, result.disk_hash, conflict_id)
+        elif result.outcome is not WriteOutcome.SKIPPED:
+            await anyio.to_thread.run_sync(self.baselines.put, content)
+            if record is not None:
+                record.written_hash = result.base_after
+            else:
+                state.managed[relative] = result.base_after or ""
+        return result
+
+    def read(self, relative: str) -> bytes | None:
+        return read_bytes_or_none(safe_join(self.root, relative))

@@ -1,0 +1,1 @@
+"""Data models of the task manager."""

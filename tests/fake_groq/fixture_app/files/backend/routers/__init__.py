@@ -1,0 +1,1 @@
+"""HTTP routers; router_registry.py includes each module's `router`."""

@@ -1,0 +1,1 @@
+"""Services: storage and statistics, independent of HTTP."""

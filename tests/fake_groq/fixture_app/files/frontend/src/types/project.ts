@@ -1,0 +1,5 @@
+export interface Project {
+  id: number;
+  name: string;
+  color: string;
+}

@@ -1,0 +1,144 @@
+"""What the fake server answers: a scripted app (a plan plus the content of each planned file).
+
+Requests are told apart by StepForge's system prompts (planner, file writer, app writer), which
+stay fixed when a user overrides the prompt templates. A continuation (an assistant turn followed
+by "continue") gets what follows the part already said, so cut-off answers stitch back exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.fake_groq.server import ChatRequest, Reply
+
+FIXTURE_DIR = Path(__file__).with_name("fixture_app")
+
+_FILE_PATH = re.compile(r"one file of the project: `([^`]+)`")
+_FENCE_LANG = {".py": "python", ".ts": "ts", ".tsx": "tsx", ".json": "json", ".css": "css"}
+
+
+def fenced(path: str, content: str) -> str:
+    """How a chatty model answers: a sentence, then the file in one fenced block."""
+    lang = _FENCE_LANG.get(Path(path).suffix, "")
+    return f"Here is `{path}`:\n\n```{lang}\n{content}```\n"
+
+
+def xml_blocks(files: dict[str, str], cdata_every: int = 3) -> str:
+    """A single-shot answer: every file in a <file> block, some wrapped in CDATA."""
+    parts = ["I will now write every file of the app.\n"]
+    for index, (path, content) in enumerate(files.items()):
+        if cdata_every and index % cdata_every == 0:
+            parts.append(f'<file path="{path}"><![CDATA[\n{content}]]></file>\n')
+        else:
+            parts.append(f'<file path="{path}">\n{content}</file>\n')
+    return "".join(parts)
+
+
+@dataclass
+class ScriptedApp:
+    """A plan and the content of each of its files."""
+
+    plan: dict[str, object]
+    files: dict[str, str]
+
+    @classmethod
+    def fixture(cls) -> ScriptedApp:
+        """The task manager of `fixture_app/`: 24 files that build and run in the template."""
+        root = FIXTURE_DIR / "files"
+        plan = json.loads((FIXTURE_DIR / "plan.json").read_text())
+        files = {
+            p.relative_to(root).as_posix(): p.read_text()
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts
+        }
+        return cls(plan, files)
+
+    @classmethod
+    def synthetic(cls, files: int = 60, steps: int = 6, seed: int = 7, min_tokens: int = 300, max_tokens: int = 1500) -> ScriptedApp:
+        """A plan of `files` TypeScript modules in `steps` steps, answers of min..max fake tokens."""
+        rng = random.Random(seed)
+        paths = [f"frontend/src/modules/step{(i % steps) + 1}/module{i:03d}.ts" for i in range(files)]
+        by_step: dict[int, list[str]] = {}
+        for i, path in enumerate(paths):
+            by_step.setdefault((i % steps) + 1, []).append(path)
+        contents = {}
+        for i, path in enumerate(paths):
+            tokens = rng.randint(min_tokens, max_tokens)
+            lines = [f"// module {i}: generated for the benchmark\n", f"export interface Item{i} {{ id: number; name: string }}\n"]
+            n = 0
+            while sum(len(line) for line in lines) < tokens * 4:
+                lines.append(f"export function helper{i}_{n}(value: number): number {{ return value * {n} + {i}; }}\n")
+                n += 1
+            contents[path] = "".join(lines)
+        plan: dict[str, object] = {
+            "project_name": "synthetic-bench",
+            "features": ["benchmark"],
+            "files": {"frontend": paths},
+            "routes": [],
+            "api_endpoints": [],
+            "data_models": [],
+            "implementation_order": [
+                {"step": step, "type": "module", "files": step_paths} for step, step_paths in sorted(by_step.items())
+            ],
+        }
+        return cls(plan, contents)
+
+
+@dataclass
+class AppResponder:
+    """Answers StepForge's requests from a ScriptedApp.
+
+    - `plan_replies`: raw plan answers to give first (e.g. invalid plans), then the app's plan;
+    - `overrides`: per path, a text or a function of the request (e.g. for regenerations);
+    - `plain`: answer files without a code fence.
+    """
+
+    app: ScriptedApp
+    plan_replies: list[str] = field(default_factory=list)
+    overrides: dict[str, str | Callable[[ChatRequest], str]] = field(default_factory=dict)
+    plain: bool = False
+    calls_by_path: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __call__(self, request: ChatRequest) -> Reply:
+        full = self._full_answer(request)
+        partial = request.partial_answer
+        if partial is not None:
+            # A continuation: what follows the part already said.
+            if not full.startswith(partial):
+                return Reply("```\n// cannot continue: the partial answer is not ours\n```")
+            return Reply(full[len(partial):])
+        return Reply(full)
+
+    def _full_answer(self, request: ChatRequest) -> str:
+        system = request.messages[0]["content"] if request.messages else ""
+        if "StepForge's planner" in system:
+            with self._lock:
+                if self.plan_replies and request.partial_answer is None:
+                    return self.plan_replies.pop(0)
+            return json.dumps(self.app.plan, indent=2)
+        if "StepForge's app writer" in system:
+            return xml_blocks(self.app.files)
+        match = _FILE_PATH.search(system)
+        if match:
+            path = match.group(1)
+            if request.partial_answer is None:
+                with self._lock:
+                    self.calls_by_path[path] = self.calls_by_path.get(path, 0) + 1
+            override = self.overrides.get(path)
+            if callable(override):
+                content = override(request)
+            elif override is not None:
+                content = override
+            else:
+                content = self.app.files.get(path, f"// no scripted content for {path}\n")
+            return content if self.plain else fenced(path, content)
+        return "I do not know what you are asking."
