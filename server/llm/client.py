@@ -90,7 +90,7 @@ class _WaitRetryAfterOrBackoff:
     """Wait what the server asked for (retry-after), else exponential backoff with jitter."""
 
     def __init__(self, initial: float) -> None:
-        self._backoff = wait_exponential_jitter(initial=initial, max=8.0, jitter=initial)
+        self._backoff = wait_exponential_jitter(multiplier=initial, max=8.0, jitter=initial)
 
     def __call__(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

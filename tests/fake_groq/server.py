@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 CHARS_PER_TOKEN = 4
+CONTINUE_PREFIX = "Your answer was cut off."
 
 
 def fake_tokens(text: str) -> int:
@@ -62,8 +63,17 @@ class ChatRequest:
 
     @property
     def partial_answer(self) -> str | None:
-        """For a continuation request: what the assistant already said (all assistant turns)."""
-        said = [str(m["content"]) for m in self.messages if m.get("role") == "assistant"]
+        """For a continuation request (it ends with "continue where it stopped"): what the assistant
+        already said since the last real question. None for any other request, re-asks included."""
+        messages = self.messages
+        if not messages or messages[-1].get("role") != "user" or not str(messages[-1].get("content", "")).startswith(CONTINUE_PREFIX):
+            return None
+        said: list[str] = []
+        for message in reversed(messages[:-1]):
+            if message.get("role") == "assistant":
+                said.insert(0, str(message.get("content", "")))
+            elif message.get("role") == "user" and not str(message.get("content", "")).startswith(CONTINUE_PREFIX):
+                break
         return "".join(said) if said else None
 
 
@@ -172,7 +182,7 @@ class FakeGroq:
         handler = type("Handler", (_Handler,), {"fake": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 

@@ -1,0 +1,95 @@
+"""Shared fixtures: the fake Groq server, workspaces, and real daemons (over stdio) talking to it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp.client import register_lsp_features
+
+from server.wire import json_converter
+from tests.fake_groq import AppResponder, FakeGroq, ScriptedApp
+
+REPO = Path(__file__).resolve().parent.parent
+# Short waits so that retries and stalls do not slow the suite down.
+FAST_RETRIES = {"STEPFORGE_RETRY_BACKOFF": "0.05", "STEPFORGE_STALL_TIMEOUT": "2"}
+
+
+@pytest.fixture
+def responder() -> AppResponder:
+    return AppResponder(ScriptedApp.fixture())
+
+
+@pytest.fixture
+def fake_groq(responder: AppResponder) -> Iterator[FakeGroq]:
+    with FakeGroq(responder) as fake:
+        yield fake
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    return folder
+
+
+def daemon_env(fake: FakeGroq, **extra: str) -> dict[str, str]:
+    """The environment of a daemon that talks to `fake` through the real groq SDK."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("GROQ_", "STEPFORGE_"))}
+    env.update(fake.env())
+    env.update(FAST_RETRIES)
+    env["PYTHONPATH"] = str(REPO)
+    env.update(extra)
+    return env
+
+
+def make_lsp_client() -> LanguageClient:
+    """pytest-lsp's client, keeping custom results as plain JSON (as StepForge sends them)."""
+    client = LanguageClient(converter_factory=json_converter)
+    register_lsp_features(client)
+    return client
+
+
+async def start_lsp(env: dict[str, str], root: Path | None, *, progress: bool = True, options: dict[str, Any] | None = None) -> LanguageClient:
+    config = ClientServerConfig(
+        server_command=[sys.executable, "-m", "server", "serve"],
+        server_env=env,
+        client_factory=make_lsp_client,
+    )
+    client: LanguageClient = await config.start()  # type: ignore[assignment]
+    client.initialize_result = await client.initialize_session(  # type: ignore[attr-defined]
+        types.InitializeParams(
+            capabilities=types.ClientCapabilities(
+                window=types.WindowClientCapabilities(work_done_progress=progress)
+            ),
+            root_uri=root.as_uri() if root else None,
+            initialization_options=options,
+        )
+    )
+    return client
+
+
+@pytest_asyncio.fixture
+async def lsp(fake_groq: FakeGroq, workspace: Path) -> AsyncIterator[LanguageClient]:
+    client = await start_lsp(daemon_env(fake_groq), workspace)
+    yield client
+    await client.shutdown_session()
+
+
+def run_cli(*args: str, env: dict[str, str], timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd or REPO,
+    )
