@@ -14,12 +14,15 @@ from protocol import methods
 from protocol.models import (
     FileState,
     FileStatusNotification,
+    GenerateParams,
+    GenerateResult,
     PlanParams,
     PlanResult,
     StatusResult,
     WireModel,
 )
 from server.config import Settings
+from server.generation.service import GenerationRun, RunOptions
 from server.llm import LLMClient
 from server.planning.naming import project_name
 from server.planning.planner import Planner, plan_document
@@ -27,6 +30,7 @@ from server.progress import Progress
 from server.status import build_status
 from server.template import template_paths
 from server.template.install import lay_out_template, register
+from server.template.registrar import affects_registries
 from server.workspace.atomic import atomic_write
 from server.workspace.session import WorkspaceSession
 
@@ -114,3 +118,37 @@ class StepForge:
             s == FileState.GENERATING for s in effective.values()
         )
         return build_status(root, plan, session.plan_error, state, effective, generating)
+
+    # --- stepforge/generate --------------------------------------------------------------------
+
+    async def generate(self, root: Path, params: GenerateParams, progress: Progress) -> GenerateResult:
+        session = self.session(root)
+        async with session.exclusive("generate") as store:
+            plan = await anyio.to_thread.run_sync(session.require_plan)
+            registering = anyio.Lock()
+
+            async def on_file_done(path: str) -> None:
+                # A page or an API module just landed: show it in the running preview at once.
+                if affects_registries(plan, path):
+                    async with registering:
+                        await register(session, plan)
+
+            run = GenerationRun(
+                session,
+                plan,
+                self.llm,
+                self.settings,
+                progress,
+                RunOptions(
+                    only=params.only,
+                    force=params.force,
+                    concurrency=params.concurrency or self.settings.concurrency,
+                    single_shot=params.single_shot,
+                ),
+                on_file_done,
+            )
+            result = await run.run()
+            async with registering:
+                await register(session, plan)
+            await store.save()
+        return result

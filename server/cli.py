@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -44,7 +46,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="what the workspace holds")
     _workspace_arg(status)
+
+    generate = commands.add_parser("generate", help="generate every planned file that is not done")
+    _workspace_arg(generate)
+    _generate_args(generate)
+    generate.add_argument("--only", nargs="+", metavar="PATH", help="generate just these planned files")
+    generate.add_argument("--force", action="store_true", help="regenerate files that are done (your edits are merged)")
+
+    new = commands.add_parser("new", help="plan and generate a new project in a new folder")
+    new.add_argument("request", help='what to build, e.g. "a task manager with a dashboard and charts"')
+    new.add_argument("--parent", type=Path, default=Path.cwd(), help="where the project folder is created (default: here)")
+    new.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    _generate_args(new)
     return parser
+
+
+def _generate_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--concurrency", type=int, metavar="N", help="files generated at once (default 4)")
+    parser.add_argument("--single-shot", action="store_true", help="ask for the whole app in one answer first")
 
 
 def _tcp_address(value: str) -> tuple[str, int]:
@@ -87,7 +106,34 @@ async def cmd_status(client: DaemonClient, args: argparse.Namespace, console: Co
     return result, EXIT_OK
 
 
-COMMANDS: dict[str, Command] = {"plan": cmd_plan, "status": cmd_status}
+def _generate_params(args: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = {"singleShot": args.single_shot}
+    if args.concurrency is not None:
+        params["concurrency"] = args.concurrency
+    if getattr(args, "only", None):
+        params["only"] = args.only
+    if getattr(args, "force", False):
+        params["force"] = True
+    return params
+
+
+def generate_exit_code(result: dict[str, Any]) -> int:
+    """0 only when every file asked for is done: failures, or files skipped because a dependency
+    failed, make it 1; a conflict (your file kept, a proposal stored) makes it 4."""
+    blocked = [s for s in result["skipped"] if not s["reason"].startswith("deleted by the user")]
+    if result["failed"] or blocked:
+        return EXIT_FAILED
+    return EXIT_CONFLICT if result.get("conflicts") else EXIT_OK
+
+
+async def cmd_generate(client: DaemonClient, args: argparse.Namespace, console: Console) -> tuple[dict[str, Any], int]:
+    with console.progress("Generating") as progress:
+        result = await client.request(methods.GENERATE, _generate_params(args), progress)
+    console.generate_summary(result)
+    return result, generate_exit_code(result)
+
+
+COMMANDS: dict[str, Command] = {"plan": cmd_plan, "status": cmd_status, "generate": cmd_generate}
 
 
 def exit_code_for(error: DaemonError) -> int:
@@ -116,11 +162,58 @@ async def run_client(args: argparse.Namespace) -> int:
     return code
 
 
+def unique_folder(parent: Path, name: str) -> Path:
+    """PARENT/name, or name-2, name-3, ...: never an existing folder."""
+    candidate, number = parent / name, 2
+    while candidate.exists():
+        candidate, number = parent / f"{name}-{number}", number + 1
+    return candidate
+
+
+async def run_new(args: argparse.Namespace) -> int:
+    """Plan in a staging folder (the name comes from the plan), move it to its own new folder,
+    then generate there."""
+    console = Console(json_output=args.json)
+    parent: Path = args.parent.resolve()
+    if not parent.is_dir():
+        console.error(f"{parent} is not a folder: create it first, or pass --parent.")
+        return EXIT_USAGE
+    staging = Path(tempfile.mkdtemp(prefix=".stepforge-new-", dir=parent))
+    try:
+        async with DaemonClient(staging, on_notification=console.notification) as client:
+            with console.progress("Planning") as progress:
+                planned = await client.request(methods.PLAN, {"request": args.request}, progress)
+        folder = unique_folder(parent, planned["projectName"])
+        staging.rename(folder)
+    except DaemonError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        console.error(error.message)
+        return exit_code_for(error)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    console.plan_summary({**planned, "planPath": str(folder / ".stepforge" / "plan.json")})
+    try:
+        async with DaemonClient(folder, on_notification=console.notification) as client:
+            with console.progress("Generating") as progress:
+                generated = await client.request(methods.GENERATE, _generate_params(args), progress)
+    except DaemonError as error:
+        console.error(f"{error.message}\nThe project is in {folder}: `stepforge generate --workspace {folder}` resumes.")
+        return exit_code_for(error)
+    console.generate_summary(generated)
+    console.say(f"Project: {folder}")
+    if args.json:
+        print(json.dumps({"folder": str(folder), "plan": planned, "generate": generated}, indent=2))
+    return generate_exit_code(generated)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args.tcp)
     try:
+        if args.command == "new":
+            return asyncio.run(run_new(args))
         return asyncio.run(run_client(args))
     except KeyboardInterrupt:
         print("stepforge: interrupted", file=sys.stderr)

@@ -128,3 +128,17 @@ class Console:
             self.say(f"Conflict {conflict['conflictId']}: {conflict['path']}")
         usage = result.get("usage", {})
         self.say(f"Tokens so far: {usage.get('promptTokens', 0)} prompt, {usage.get('completionTokens', 0)} completion, {usage.get('calls', 0)} calls.")
+
+    def generate_summary(self, result: dict[str, Any]) -> None:
+        usage = result.get("usage", {})
+        self.say(f"Generated {len(result['written'])} files, {len(result['failed'])} failed, "
+                 f"{len(result['skipped'])} skipped, {len(result.get('conflicts', []))} conflicts "
+                 f"in {result.get('elapsedSeconds', 0):.1f} s.")
+        for issue in result["failed"]:
+            self.say(f"  failed  {issue['path']}: {issue['reason']}")
+        for issue in result["skipped"]:
+            self.say(f"  skipped {issue['path']}: {issue['reason']}")
+        for conflict in result.get("conflicts", []):
+            self.say(f"  conflict {conflict['path']} (resolve with conflict id {conflict['conflictId']})")
+        self.say(f"Tokens: {usage.get('promptTokens', 0)} prompt, {usage.get('completionTokens', 0)} completion "
+                 f"in {usage.get('calls', 0)} calls.")

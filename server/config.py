@@ -97,6 +97,15 @@ class Settings(BaseModel):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/") if value else value
 
+    @property
+    def output_reserve(self) -> int:
+        """Tokens kept for a file's answer: the max output, but never more than half the window."""
+        return min(self.max_output_tokens, self.context_window // 2)
+
+    @property
+    def prompt_budget(self) -> int:
+        return self.context_window - self.output_reserve
+
     def api_key_value(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key else None
 

@@ -216,6 +216,7 @@ def endpoints() -> dict[str, Endpoint]:
     return {
         methods.PLAN: Endpoint("StepForge: planning", lambda app, root, p, progress: app.plan(root, p, progress)),
         methods.STATUS: Endpoint(None, lambda app, root, p, progress: app.status(root)),
+        methods.GENERATE: Endpoint("StepForge: generating", lambda app, root, p, progress: app.generate(root, p, progress)),
     }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypedDict
@@ -113,6 +114,15 @@ def _error_message(error: groq.APIStatusError) -> str:
     return error.message
 
 
+def _tpm_limit(error: groq.APIStatusError) -> int | None:
+    """The tokens-per-minute limit a 413 names, in its headers or in its message."""
+    header = error.response.headers.get("x-ratelimit-limit-tokens")
+    if header and header.isdigit():
+        return int(header)
+    found = re.search(r"\(TPM\)\W+Limit (\d+)", _error_message(error))
+    return int(found.group(1)) if found else None
+
+
 def _error_code(error: groq.APIStatusError) -> str:
     body = error.body
     inner = body.get("error", body) if isinstance(body, dict) else None
@@ -178,6 +188,26 @@ class LLMClient:
                 "STEPFORGE_CONTEXT_WINDOW or use a model with a higher limit."
             )
         max_tokens = min(max_tokens, cap) if cap is not None else max_tokens
+        try:
+            return await self._complete_with_retries(sdk, messages, max_tokens, json_mode, prompt_tokens, on_text)
+        except LLMContextError as error:
+            # A 413 names the tokens-per-minute limit the output budget must fit in: learn it and
+            # ask once more with an answer that fits (Groq refuses, and never retries, otherwise).
+            learned = self.pacer.output_cap(prompt_tokens)
+            if error.data is None or learned is None or learned >= max_tokens or learned < 256:
+                raise
+            log.info("output budget lowered to %d tokens to fit the per-minute limit", learned)
+            return await self._complete_with_retries(sdk, messages, learned, json_mode, prompt_tokens, on_text)
+
+    async def _complete_with_retries(
+        self,
+        sdk: AsyncGroq,
+        messages: list[ChatMessage],
+        max_tokens: int,
+        json_mode: bool,
+        prompt_tokens: int,
+        on_text: TextCallback | None,
+    ) -> Completion:
         retrying = AsyncRetrying(
             retry=retry_if_exception(_is_retryable),
             wait=_WaitRetryAfterOrBackoff(self.settings.retry_backoff),
@@ -318,9 +348,13 @@ class LLMClient:
         if isinstance(error, groq.APIStatusError) and (
             error.status_code == 413 or _error_code(error) == "context_length_exceeded"
         ):
+            limit = _tpm_limit(error)
+            if limit is not None:
+                self.pacer.limit_tokens = limit
             return LLMContextError(
                 f"The request is too large for {self.settings.model!r} ({_describe(error)}): "
-                "lower STEPFORGE_CONTEXT_WINDOW or STEPFORGE_MAX_OUTPUT_TOKENS."
+                "lower STEPFORGE_CONTEXT_WINDOW or STEPFORGE_MAX_OUTPUT_TOKENS.",
+                data={"tokensPerMinute": limit} if limit is not None else None,
             )
         if isinstance(error, groq.BadRequestError) and _error_code(error) == "json_validate_failed":
             return LLMBadOutputError(f"The model's answer was not valid JSON ({_error_message(error)}).")

@@ -1,8 +1,9 @@
 """Pacing calls by the provider's rate limits.
 
 Two mechanisms, shared by every call of one client:
-- a tokens-per-minute window read from `x-ratelimit-*-tokens` headers: a call whose estimated size
-  does not fit in what remains waits for the reset instead of collecting a 429;
+- a token bucket modelled from Groq's `x-ratelimit-*-tokens` headers (limit, remaining, and the
+  time until the bucket is full again, which gives the refill rate): a call waits until the
+  tokens it will likely use are there, instead of collecting a 429;
 - additive-increase / multiplicative-decrease concurrency: a 429 halves the number of calls in
   flight, and each run of successes as long as the current limit raises it by one, up to the max.
 """
@@ -50,26 +51,49 @@ class RateLimitPacer:
         self._clock = clock
         self._successes = 0
         self.limit_tokens: int | None = None
-        self._remaining_tokens: int | None = None
-        self._reset_at = 0.0
+        self._level: float | None = None  # tokens in the bucket at `_stamp`, None: unknown
+        self._stamp = 0.0
+        self._rate: float | None = None  # tokens per second the bucket refills
         self._blocked_until = 0.0
-        self.rate_limited = 0  # 429s seen, for benchmarks and tests
+        self._reserve_lock = anyio.Lock()
         self._output_average: float | None = None
+        self.rate_limited = 0  # 429s seen, for benchmarks and tests
 
     @property
     def concurrency(self) -> int:
         return int(self.limiter.total_tokens)
 
+    def set_max_concurrency(self, value: int) -> None:
+        self.max_concurrency = value
+        self.limiter.total_tokens = value
+
+    # --- the token bucket ------------------------------------------------------------------------
+
     def observe(self, headers: Mapping[str, str]) -> None:
-        """Read the token window from a response's headers."""
+        """Read the bucket from a response's headers."""
         limit = _int_header(headers, "x-ratelimit-limit-tokens")
         remaining = _int_header(headers, "x-ratelimit-remaining-tokens")
         reset = parse_duration(headers.get("x-ratelimit-reset-tokens", ""))
         if limit is not None:
             self.limit_tokens = limit
-        if remaining is not None:
-            self._remaining_tokens = remaining
-            self._reset_at = self._clock() + (reset or 0.0)
+        if remaining is None:
+            return
+        if self.limit_tokens and reset and remaining < self.limit_tokens:
+            self._rate = (self.limit_tokens - remaining) / reset
+        self._level = float(remaining)
+        self._stamp = self._clock()
+
+    def _refill_rate(self) -> float | None:
+        if self._rate is not None:
+            return self._rate
+        return self.limit_tokens / 60.0 if self.limit_tokens else None  # per-minute limits
+
+    def _level_now(self) -> float | None:
+        if self._level is None:
+            return None
+        rate = self._refill_rate() or 0.0
+        level = self._level + rate * (self._clock() - self._stamp)
+        return min(float(self.limit_tokens), level) if self.limit_tokens else level
 
     def output_cap(self, prompt_tokens: int) -> int | None:
         """The most output tokens a call may ask for: prompt plus output above the per-minute limit
@@ -79,25 +103,36 @@ class RateLimitPacer:
         return self.limit_tokens - prompt_tokens
 
     async def wait_for_budget(self, tokens: int) -> None:
-        """Sleep until a call of about `tokens` fits in the window; then reserve them."""
-        while True:
-            now = self._clock()
-            if now < self._blocked_until:
-                await anyio.sleep(self._blocked_until - now)
-                continue
-            if self._remaining_tokens is not None and now >= self._reset_at:
-                self._remaining_tokens = None  # the window has been refilled; unknown until told
-            if (
-                self._remaining_tokens is not None
-                and tokens > self._remaining_tokens
-                and now < self._reset_at
-            ):
-                log.debug("waiting %.2fs for %d tokens", self._reset_at - now, tokens)
-                await anyio.sleep(self._reset_at - now)
-                continue
-            if self._remaining_tokens is not None:
-                self._remaining_tokens -= tokens
-            return
+        """Sleep until a call of about `tokens` fits in the bucket, then take them. Callers queue
+        in order, so a big call is not starved by small ones."""
+        async with self._reserve_lock:
+            while True:
+                now = self._clock()
+                if now < self._blocked_until:
+                    await anyio.sleep(self._blocked_until - now)
+                    continue
+                level = self._level_now()
+                if level is None:
+                    return
+                needed = min(tokens, self.limit_tokens or tokens)
+                if needed <= level:
+                    self._level = level - needed
+                    self._stamp = now
+                    return
+                rate = self._refill_rate()
+                if not rate:
+                    return
+                wait = (needed - level) / rate
+                log.debug("waiting %.2fs for %d tokens", wait, needed)
+                await anyio.sleep(wait)
+
+    def expected_output(self, max_tokens: int) -> int:
+        """What a call will likely produce: the running average of answers so far, at most the max."""
+        if self._output_average is None:
+            return max_tokens // 2
+        return min(max_tokens, int(self._output_average * 1.2) + 1)
+
+    # --- concurrency -----------------------------------------------------------------------------
 
     def on_rate_limited(self, retry_after: float | None) -> None:
         self.rate_limited += 1
@@ -108,12 +143,6 @@ class RateLimitPacer:
         if lowered != self.concurrency:
             log.info("rate limited: concurrency %d -> %d", self.concurrency, lowered)
             self.limiter.total_tokens = lowered
-
-    def expected_output(self, max_tokens: int) -> int:
-        """What a call will likely produce: the running average of answers so far, at most the max."""
-        if self._output_average is None:
-            return max_tokens // 2
-        return min(max_tokens, int(self._output_average * 1.2) + 1)
 
     def on_success(self, completion_tokens: int) -> None:
         average = self._output_average

@@ -138,3 +138,8 @@ def backend_candidates(plan: Plan) -> list[str]:
         for path in plan.file_paths()
         if path.startswith("backend/") and path.endswith(".py") and PurePosixPath(path).name != "__init__.py"
     ]
+
+
+def affects_registries(plan: Plan, path: str) -> bool:
+    """Whether a newly written `path` changes what the registries should hold."""
+    return path in backend_candidates(plan) or any(component_file(plan, r.component) == path for r in plan.routes)

@@ -37,6 +37,9 @@ class FileRecord(BaseModel):
     reason: str | None = None
     usage: Usage = Field(default_factory=Usage)
     updated: float = 0.0
+    streamed: bool = Field(
+        default=False, description="Partial answers are on disk: the file's bytes are StepForge's."
+    )
 
 
 class ConflictRecord(BaseModel):

@@ -124,25 +124,29 @@ class Served:
 
 
 class TokenWindow:
-    """A tokens-per-minute bucket refilled continuously, as Groq reports it in headers."""
+    """A tokens-per-minute bucket refilled continuously, as Groq reports it in headers.
+    (`window` shortens the minute, so that tests of pacing run in seconds.)"""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, window: float = 60.0) -> None:
         self.limit = limit
+        self.window = window
         self.remaining = float(limit)
         self._stamp = time.monotonic()
+        self._lock = threading.Lock()
 
     def _refill(self) -> None:
         now = time.monotonic()
-        self.remaining = min(self.limit, self.remaining + (now - self._stamp) * self.limit / 60)
+        self.remaining = min(self.limit, self.remaining + (now - self._stamp) * self.limit / self.window)
         self._stamp = now
 
     def take(self, tokens: int) -> float | None:
         """Reserve tokens; None when granted, else the seconds until they would be."""
-        self._refill()
-        if tokens > self.remaining:
-            return (tokens - self.remaining) * 60 / self.limit
-        self.remaining -= tokens
-        return None
+        with self._lock:
+            self._refill()
+            if tokens > self.remaining:
+                return (tokens - self.remaining) * self.window / self.limit
+            self.remaining -= tokens
+            return None
 
     def give_back(self, tokens: int) -> None:
         self._refill()
@@ -150,7 +154,7 @@ class TokenWindow:
 
     def headers(self) -> dict[str, str]:
         self._refill()
-        reset = (self.limit - self.remaining) * 60 / self.limit
+        reset = (self.limit - self.remaining) * self.window / self.limit
         return {
             "x-ratelimit-limit-tokens": str(self.limit),
             "x-ratelimit-remaining-tokens": str(int(self.remaining)),
@@ -165,12 +169,13 @@ class FakeGroq:
     models: set[str] = field(default_factory=lambda: {"openai/gpt-oss-120b", "test-model"})
     latency: Latency = field(default_factory=Latency)
     tpm_limit: int | None = None
+    tpm_window_seconds: float = 60.0
     faults: list[Fault] = field(default_factory=list)
     served: list[Served] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._window = TokenWindow(self.tpm_limit) if self.tpm_limit else None
+        self._window = TokenWindow(self.tpm_limit, self.tpm_window_seconds) if self.tpm_limit else None
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.in_flight = 0
@@ -375,8 +380,9 @@ class _Handler(BaseHTTPRequestHandler):
 
         rate_headers: dict[str, str] = {}
         if fake._window is not None:
-            if served.prompt_tokens + (request.max_tokens or 0) > fake._window.limit:
-                refuse(413, "Request too large for model: tokens per minute (TPM) limit exceeded", "request_too_large")
+            requested = served.prompt_tokens + (request.max_tokens or 0)
+            if requested > fake._window.limit:
+                refuse(413, f"Request too large for model `{request.model}` on tokens per minute (TPM): Limit {fake._window.limit}, Requested {requested}, please reduce your message size and try again.", "rate_limit_exceeded", fake._window.headers())
                 return
             needed = served.prompt_tokens + fake_tokens(text)
             wait = fake._window.take(needed)

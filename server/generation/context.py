@@ -1,0 +1,134 @@
+"""The prompt for one file, within a token budget (pure: file texts come in, messages go out).
+
+`{{context}}` holds the full text of the file's direct dependencies, then outlines of the other
+files written so far, then just the names of what did not fit. Whatever the project's size, the
+estimated prompt never exceeds the budget: the plan is condensed and then cut when it alone would.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from server import prompts
+from server.generation.outline import outline
+from server.llm import ChatMessage, LLMContextError
+from server.llm.tokens import estimate_tokens, truncate_to_tokens
+
+# Chat formatting costs a few tokens per message on every provider.
+MESSAGE_OVERHEAD = 8
+NO_CONTEXT = "(no other files yet)\n"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str
+    text: str
+
+
+@dataclass
+class FilePrompt:
+    messages: list[ChatMessage]
+    tokens: int
+    full: list[str] = field(default_factory=list)
+    outlined: list[str] = field(default_factory=list)
+    named: list[str] = field(default_factory=list)
+
+
+def compact_plan(plan: dict[str, Any]) -> str:
+    return json.dumps(plan, separators=(",", ":"), ensure_ascii=False)
+
+
+def condensed_plan(plan: dict[str, Any]) -> str:
+    """The plan without what a single file rarely needs: features and data model details."""
+    keep = {k: v for k, v in plan.items() if k in ("project_name", "files", "routes", "api_endpoints")}
+    keep["files"] = {g: [f if isinstance(f, str) else f.get("path") for f in fs] for g, fs in plan.get("files", {}).items()}
+    return compact_plan(keep)
+
+
+def _fence(path: str, text: str, kind: str) -> str:
+    return f"### {path} ({kind})\n```\n{text.rstrip()}\n```\n"
+
+
+def build_file_prompt(
+    *,
+    template: str,
+    path: str,
+    plan: dict[str, Any],
+    request: str,
+    budget: int,
+    direct: list[SourceFile],
+    others: list[SourceFile],
+    instructions: str | None = None,
+    current: str | None = None,
+) -> FilePrompt:
+    system = prompts.file_writer_system(path)
+    values = {
+        "path": path,
+        "request": request,
+        "plan": compact_plan(plan),
+        "context": "",
+        "current": (
+            "The user's current version of this file (keep their changes unless the instructions "
+            f"say otherwise):\n```\n{current.rstrip()}\n```\n"
+            if current is not None
+            else ""
+        ),
+        "instructions": f"Instructions for this version: {instructions}\n" if instructions else "",
+    }
+
+    def fixed_cost() -> int:
+        return 2 * MESSAGE_OVERHEAD + estimate_tokens(system) + estimate_tokens(prompts.render(template, values))
+
+    if fixed_cost() > budget:
+        values["plan"] = condensed_plan(plan)
+    if fixed_cost() > budget:
+        over = fixed_cost() - budget
+        values["plan"] = truncate_to_tokens(values["plan"], max(0, estimate_tokens(values["plan"]) - over - 16)) + "…"
+    if fixed_cost() > budget:  # only a huge `current` or request can get here
+        for name in ("current", "request"):
+            over = fixed_cost() - budget
+            if over > 0:
+                values[name] = truncate_to_tokens(values[name], max(0, estimate_tokens(values[name]) - over - 16))
+    if fixed_cost() > budget:
+        raise LLMContextError(
+            f"The prompt template alone needs about {fixed_cost()} tokens, more than the "
+            f"{budget} the context window leaves for prompts: raise STEPFORGE_CONTEXT_WINDOW "
+            "or shorten .stepforge/prompts/file.md."
+        )
+
+    remaining = budget - fixed_cost() - estimate_tokens(NO_CONTEXT)
+    sections: list[str] = []
+    result = FilePrompt(messages=[], tokens=0)
+
+    def add(section: str) -> bool:
+        nonlocal remaining
+        cost = estimate_tokens(section)
+        if cost > remaining:
+            return False
+        sections.append(section)
+        remaining -= cost
+        return True
+
+    for source in direct:
+        if add(_fence(source.path, source.text, "full text")):
+            result.full.append(source.path)
+        elif add(_fence(source.path, outline(source.path, source.text), "outline")):
+            result.outlined.append(source.path)
+        else:
+            result.named.append(source.path)
+    for source in others:
+        if add(_fence(source.path, outline(source.path, source.text), "outline")):
+            result.outlined.append(source.path)
+        else:
+            result.named.append(source.path)
+    if result.named:
+        names = list(result.named)
+        while names and not add("Also written, not shown: " + ", ".join(names) + "\n"):
+            names.pop()
+    values["context"] = "".join(sections) if sections else NO_CONTEXT
+    user = prompts.render(template, values)
+    result.messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    result.tokens = 2 * MESSAGE_OVERHEAD + estimate_tokens(system) + estimate_tokens(user)
+    return result

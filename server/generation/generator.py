@@ -1,0 +1,212 @@
+"""One file from one LLM answer: prompt within budget, streamed onto disk, continued when cut off,
+stripped of prose, parsed, and written under the never-lose-an-edit rules."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+import anyio
+
+from protocol.models import FileState, Usage
+from protocol.plan import Plan
+from server import prompts
+from server.config import Settings
+from server.errors import StepForgeError
+from server.generation import dag
+from server.generation.context import FilePrompt, SourceFile, build_file_prompt
+from server.generation.fences import extract_code, partial_code
+from server.generation.streaming import StreamingPreview
+from server.generation.syntax import syntax_problem
+from server.llm import LLMClient
+from server.llm.continuation import complete_whole
+from server.workspace.paths import safe_join
+from server.workspace.session import WorkspaceSession
+from server.workspace.state import COMPLETE_STATES
+from server.workspace.writer import WriteOutcome
+
+log = logging.getLogger(__name__)
+
+MIN_OUTPUT_TOKENS = 256
+PACING_MARGIN = 64
+
+
+class BadAnswerError(StepForgeError):
+    """The answer is not a usable file (does not parse, is empty): worth asking again."""
+
+    def __init__(self, message: str, usage: Usage) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+@dataclass
+class FileResult:
+    path: str
+    outcome: WriteOutcome
+    usage: Usage
+    conflict_id: str | None = None
+
+
+class FileGenerator:
+    def __init__(self, session: WorkspaceSession, plan: Plan, llm: LLMClient, settings: Settings) -> None:
+        self.session = session
+        self.plan = plan
+        self.llm = llm
+        self.settings = settings
+        self.dependencies = dag.dependencies(plan)
+        self._step_of = {path: index for index, files in enumerate(dag.steps(plan)) for path in files}
+        self._template = prompts.load("file", session.layout.prompts)
+        self._plan_document = plan.to_document()
+
+    @property
+    def output_tokens(self) -> int:
+        return self.budgets()[1]
+
+    @property
+    def prompt_budget(self) -> int:
+        return self.budgets()[0]
+
+    def budgets(self) -> tuple[int, int]:
+        """(prompt, output) token budgets: the context window's, shrunk to fit the provider's
+        tokens-per-minute limit once it is known (a request above it is refused with a 413)."""
+        prompt, output = self.settings.prompt_budget, self.settings.output_reserve
+        limit = self.llm.pacer.limit_tokens
+        if limit is not None and prompt + output > limit:
+            output = min(output, max(MIN_OUTPUT_TOKENS, limit // 3))
+            prompt = limit - output - PACING_MARGIN
+        return prompt, output
+
+    # --- context -------------------------------------------------------------------------------
+
+    def _written(self) -> list[str]:
+        """Planned files complete so far, as recorded (their text is read from disk)."""
+        files = self.session.store.state.files
+        return [p for p in self.plan.file_paths() if p in files and files[p].state in COMPLETE_STATES]
+
+    def _others_order(self, path: str, candidates: list[str]) -> list[str]:
+        """Other files by relevance: same area (frontend/backend) first, then nearest step."""
+        area = PurePosixPath(path).parts[0]
+        step = self._step_of.get(path, 0)
+        return sorted(
+            candidates,
+            key=lambda p: (PurePosixPath(p).parts[0] != area, abs(step - self._step_of.get(p, 0)), p),
+        )
+
+    def _read_sources(self, paths: list[str]) -> list[SourceFile]:
+        """Blocking: what is on disk is the truth (a user's edit is what the next file sees)."""
+        sources = []
+        for path in paths:
+            data = self.session.read(path)
+            if data is not None:
+                sources.append(SourceFile(path, data.decode("utf-8", "replace")))
+        return sources
+
+    async def build_prompt(self, path: str, *, instructions: str | None = None, current: str | None = None) -> FilePrompt:
+        direct = self.dependencies.get(path, [])
+        written = [p for p in self._written() if p != path and p not in direct]
+        direct_sources = await anyio.to_thread.run_sync(self._read_sources, direct)
+        other_sources = await anyio.to_thread.run_sync(self._read_sources, self._others_order(path, written))
+        return build_file_prompt(
+            template=self._template,
+            path=path,
+            plan=self._plan_document,
+            request=self.session.store.state.request or "",
+            budget=self.prompt_budget,
+            direct=direct_sources,
+            others=other_sources,
+            instructions=instructions,
+            current=current,
+        )
+
+    # --- one file ------------------------------------------------------------------------------
+
+    async def begin(self, path: str, *, recreate: bool = False) -> InFlight:
+        """Mark `path` generating and decide whether its partial answer may be shown on disk."""
+        session = self.session
+        record = session.store.record(path)
+        target = safe_join(session.root, path)
+        disk = await anyio.to_thread.run_sync(session.read, path)
+        base = await anyio.to_thread.run_sync(session.baselines.get, record.written_hash)
+        # A partial answer of an interrupted run is StepForge's own: it may be replaced.
+        own_partial = record.streamed and disk is not None
+        owned = (disk is None and (record.written_hash is None or recreate)) or (
+            disk is not None and (disk == base or own_partial)
+        )
+        record.attempts += 1
+        record.streamed = owned
+        await session.transition(path, FileState.GENERATING, f"attempt {record.attempts}")
+        preview = StreamingPreview(target, enabled=owned, original=disk)
+        return InFlight(path, preview, disk, own_partial, recreate)
+
+    async def finish(self, flight: InFlight, answer_code: str, usage: Usage) -> FileResult:
+        """Check the code parses and write it; BadAnswerError if it does not (the caller abandons)."""
+        path = flight.path
+        problem = "the answer holds no code" if not answer_code.strip() else syntax_problem(path, answer_code)
+        if problem:
+            raise BadAnswerError(f"{path}: {problem}", usage)
+        if flight.preview.wrote:  # the merge base is what was last shown on disk
+            base, use_recorded = flight.preview.last_written, False
+        elif flight.own_partial:
+            base, use_recorded = flight.disk, False
+        else:
+            base, use_recorded = None, True
+        session = self.session
+        result = await session.write(path, answer_code.encode("utf-8"), base=base, use_recorded_base=use_recorded, recreate=flight.recreate)
+        record = session.store.record(path)
+        record.streamed = False
+        session.store.add_usage(path, usage)
+        if result.outcome is WriteOutcome.CONFLICT:
+            await session.transition(path, FileState.CONFLICT, f"your edits conflict with the new version (conflict {result.conflict_id})")
+        elif result.outcome is WriteOutcome.SKIPPED:
+            await session.transition(path, FileState.DELETED, "deleted by the user; not recreated")
+        else:
+            await session.transition(path, FileState.DONE, "merged with your edits" if result.outcome is WriteOutcome.MERGED else None)
+        log.info("%s: %s (%d+%d tokens)", path, result.outcome, usage.prompt_tokens, usage.completion_tokens)
+        return FileResult(path, result.outcome, usage, result.conflict_id)
+
+    async def abandon(self, flight: InFlight, usage: Usage, reason: str = "interrupted before it was complete") -> None:
+        """Undo partial writes and put the file back to pending. Safe inside a cancelled scope."""
+        with anyio.CancelScope(shield=True):
+            await flight.preview.restore()
+            record = self.session.store.record(flight.path)
+            # Still StepForge's bytes on disk only if they were before and the user kept out.
+            record.streamed = flight.own_partial and not flight.preview.taken_over
+            self.session.store.add_usage(flight.path, usage)
+            await self.session.transition(flight.path, FileState.PENDING, reason)
+
+    async def generate(self, path: str, *, instructions: str | None = None, recreate: bool = False, show_current: bool = False) -> FileResult:
+        """Generate `path` with one answer (continued while cut off). Raises BadAnswerError (worth
+        asking again), LLM errors or cancellation; the file then leaves `generating`, its partial
+        writes undone."""
+        current = None
+        if show_current:
+            data = await anyio.to_thread.run_sync(self.session.read, path)
+            current = data.decode("utf-8", "replace") if data is not None else None
+        prompt = await self.build_prompt(path, instructions=instructions, current=current)
+        flight = await self.begin(path, recreate=recreate)
+        usage = Usage()
+        try:
+            completion = await complete_whole(
+                self.llm,
+                prompt.messages,
+                max_tokens=self.output_tokens,
+                continuations=self.settings.continuations,
+                on_text=lambda answer: flight.preview.show(partial_code(answer)),
+            )
+            usage = completion.usage
+            return await self.finish(flight, extract_code(completion.text), usage)
+        except BaseException as error:
+            await self.abandon(flight, getattr(error, "usage", usage))
+            raise
+
+
+@dataclass
+class InFlight:
+    """A file being generated: where its partial answer goes and what was on disk before."""
+
+    path: str
+    preview: StreamingPreview
+    disk: bytes | None
+    own_partial: bool
+    recreate: bool
