@@ -4,6 +4,7 @@ model of the protocol."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -12,16 +13,24 @@ import anyio
 
 from protocol import methods
 from protocol.models import (
+    ConflictDetailsParams,
+    ConflictDetailsResult,
     FileState,
     FileStatusNotification,
     GenerateParams,
     GenerateResult,
     PlanParams,
     PlanResult,
+    RegenerateFileParams,
+    RegenerateFileResult,
+    ResolveConflictParams,
+    ResolveConflictResult,
     StatusResult,
     WireModel,
 )
 from server.config import Settings
+from server.errors import WorkspaceBusyError
+from server.generation.regenerate import regenerate_file
 from server.generation.service import GenerationRun, RunOptions
 from server.llm import LLMClient
 from server.planning.naming import project_name
@@ -32,35 +41,102 @@ from server.template import template_paths
 from server.template.install import lay_out_template, register
 from server.template.registrar import affects_registries
 from server.workspace.atomic import atomic_write
+from server.workspace.conflicts import conflict_details, resolve_conflict
 from server.workspace.session import WorkspaceSession
+from server.workspace.watcher import WorkspaceWatcher
 
 log = logging.getLogger(__name__)
 
 Notify = Callable[[str, WireModel], None]
+ShowMessage = Callable[[str], None]
 
 
 class StepForge:
-    def __init__(self, settings: Settings, notify: Notify | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        notify: Notify | None = None,
+        show_warning: ShowMessage | None = None,
+        watch: bool = False,
+    ) -> None:
         self.settings = settings
         self._notify = notify
+        self._show_warning = show_warning
+        self.watch = watch
         self.llm = LLMClient(settings)
         self.planner = Planner(self.llm, settings)
         self.sessions: dict[Path, WorkspaceSession] = {}
+        self.watchers: dict[Path, WorkspaceWatcher] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def notify(self, method: str, payload: WireModel) -> None:
         if self._notify is not None:
             self._notify(method, payload)
 
+    def warn(self, message: str) -> None:
+        log.warning("%s", message)
+        if self._show_warning is not None:
+            self._show_warning(message)
+
     def session(self, root: Path) -> WorkspaceSession:
         if root not in self.sessions:
             self.sessions[root] = WorkspaceSession(root, self._on_file_status)
+            if self.watch:
+                self._start_watching(self.sessions[root])
         return self.sessions[root]
 
     def _on_file_status(self, notification: FileStatusNotification) -> None:
         self.notify(methods.FILE_STATUS, notification)
 
     async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
         await self.llm.aclose()
+
+    # --- watching the user's edits -------------------------------------------------------------
+
+    def _start_watching(self, session: WorkspaceSession) -> None:
+        async def on_changes(paths: set[str]) -> None:
+            await self._changes(session, paths)
+
+        watcher = WorkspaceWatcher(session.root, on_changes)
+        self.watchers[session.root] = watcher
+        self._refresh_watch(session)
+        task = asyncio.get_running_loop().create_task(watcher.run())
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+    def _refresh_watch(self, session: WorkspaceSession) -> None:
+        watcher = self.watchers.get(session.root)
+        if watcher is not None:
+            watcher.watch(session.watch_folders())
+
+    async def _changes(self, session: WorkspaceSession, paths: set[str]) -> None:
+        """The user touched files: re-read the plan if it was edited, re-derive file states."""
+        if ".stepforge/plan.json" in paths:
+            await self._plan_edited(session)
+        await session.refresh(paths)
+
+    async def _plan_edited(self, session: WorkspaceSession) -> None:
+        before = session.current_plan
+        plan = await anyio.to_thread.run_sync(session.load_plan)
+        if session.plan_error:
+            self.warn(f"{session.layout.plan} has problems; the last valid plan stays in use.\n{session.plan_error}")
+            return
+        if plan is None or plan == before:
+            return
+        log.info("the plan of %s changed; registering its routes", session.root)
+        try:
+            async with session.exclusive("register"):
+                await register(session, plan)
+        except WorkspaceBusyError:
+            log.info("a job holds %s: the routes are registered when it ends", session.root)
+        self._refresh_watch(session)
 
     # --- stepforge/plan ------------------------------------------------------------------------
 
@@ -92,6 +168,7 @@ class StepForge:
             notes = await lay_out_template(session)
             notes += (await register(session, plan)).notes
             await store.save()
+        self._refresh_watch(session)
         return PlanResult(
             project_name=name,
             plan=plan.to_document(),
@@ -151,4 +228,26 @@ class StepForge:
             async with registering:
                 await register(session, plan)
             await store.save()
+        self._refresh_watch(session)
         return result
+
+    # --- stepforge/regenerateFile, resolveConflict, conflictDetails ----------------------------
+
+    async def regenerate_file(self, root: Path, params: RegenerateFileParams, progress: Progress) -> RegenerateFileResult:
+        session = self.session(root)
+        async with session.exclusive("regenerate"):
+            plan = await anyio.to_thread.run_sync(session.require_plan)
+            result = await regenerate_file(session, plan, self.llm, self.settings, params, progress)
+            if affects_registries(plan, result.path):
+                await register(session, plan)
+        return result
+
+    async def resolve_conflict(self, root: Path, params: ResolveConflictParams) -> ResolveConflictResult:
+        session = self.session(root)
+        async with session.exclusive("resolve"):
+            return await resolve_conflict(session, params)
+
+    async def conflict_details(self, root: Path, params: ConflictDetailsParams) -> ConflictDetailsResult:
+        session = self.session(root)
+        state = session.store.state if session.job else await anyio.to_thread.run_sync(session.current_state)
+        return await conflict_details(session, state, params.conflict_id)

@@ -53,6 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--only", nargs="+", metavar="PATH", help="generate just these planned files")
     generate.add_argument("--force", action="store_true", help="regenerate files that are done (your edits are merged)")
 
+    regenerate = commands.add_parser("regenerate", help="regenerate one planned file, keeping your edits")
+    regenerate.add_argument("path", help="the planned file (relative to the workspace)")
+    _workspace_arg(regenerate)
+    regenerate.add_argument("--instructions", "-i", help='what to change, e.g. "make the table sortable"')
+    regenerate.add_argument("--force", action="store_true", help="recreate the file if you deleted it")
+
+    resolve = commands.add_parser("resolve", help="settle a conflict left by a regeneration")
+    resolve.add_argument("conflict_id", help="the conflict id (`stepforge status` lists them)")
+    _workspace_arg(resolve)
+    resolve.add_argument("--choice", required=True, choices=["mine", "generated", "merged"])
+    resolve.add_argument("--content-file", type=Path, help="the merged text, for --choice merged")
+
     new = commands.add_parser("new", help="plan and generate a new project in a new folder")
     new.add_argument("request", help='what to build, e.g. "a task manager with a dashboard and charts"')
     new.add_argument("--parent", type=Path, default=Path.cwd(), help="where the project folder is created (default: here)")
@@ -133,7 +145,33 @@ async def cmd_generate(client: DaemonClient, args: argparse.Namespace, console: 
     return result, generate_exit_code(result)
 
 
-COMMANDS: dict[str, Command] = {"plan": cmd_plan, "status": cmd_status, "generate": cmd_generate}
+async def cmd_regenerate(client: DaemonClient, args: argparse.Namespace, console: Console) -> tuple[dict[str, Any], int]:
+    params: dict[str, Any] = {"path": args.path, "force": args.force}
+    if args.instructions:
+        params["instructions"] = args.instructions
+    with console.progress("Regenerating") as progress:
+        result = await client.request(methods.REGENERATE_FILE, params, progress)
+    console.say(result["message"])
+    code = {"conflict": EXIT_CONFLICT, "skipped": EXIT_FAILED}.get(result["outcome"], EXIT_OK)
+    return result, code
+
+
+async def cmd_resolve(client: DaemonClient, args: argparse.Namespace, console: Console) -> tuple[dict[str, Any], int]:
+    params: dict[str, Any] = {"conflictId": args.conflict_id, "choice": args.choice}
+    if args.content_file is not None:
+        params["content"] = args.content_file.read_text(encoding="utf-8")
+    result = await client.request(methods.RESOLVE_CONFLICT, params)
+    console.say(result["message"])
+    return result, EXIT_OK
+
+
+COMMANDS: dict[str, Command] = {
+    "plan": cmd_plan,
+    "status": cmd_status,
+    "generate": cmd_generate,
+    "regenerate": cmd_regenerate,
+    "resolve": cmd_resolve,
+}
 
 
 def exit_code_for(error: DaemonError) -> int:

@@ -103,6 +103,8 @@ class DaemonClient:
                         window=types.WindowClientCapabilities(work_done_progress=True)
                     ),
                     client_info=types.ClientInfo(name="stepforge-cli", version=__version__),
+                    # A one-command session has no use for watching the workspace.
+                    initialization_options={"watch": False},
                 )
             )
         except Exception as error:

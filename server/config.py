@@ -60,6 +60,7 @@ class Settings(BaseModel):
     retry_backoff: float = Field(default=0.5, gt=0, description="First retry wait, doubling to 8 s.")
     stall_timeout: float = Field(default=60.0, gt=0, description="Seconds without a byte.")
     call_deadline: float = Field(default=600.0, gt=0, description="Seconds for one call, retries included.")
+    watch: bool = Field(default=True, description="Watch the workspace for the user's edits (editors).")
     preview_runtime: Literal["auto", "docker", "local"] = "auto"
     frontend_image: str = "stepforge-frontend:1"
     backend_image: str = "stepforge-backend:1"

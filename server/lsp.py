@@ -67,6 +67,9 @@ class StepForgeServer(LanguageServer):
     def notify_wire(self, method: str, payload: WireModel) -> None:
         self.protocol.notify(method, payload.to_wire())
 
+    def show_warning(self, message: str) -> None:
+        self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
+
     def root(self, requested: str | None) -> Path:
         """The request's workspace, else the LSP root, else the first workspace folder."""
         if requested:
@@ -217,6 +220,11 @@ def endpoints() -> dict[str, Endpoint]:
         methods.PLAN: Endpoint("StepForge: planning", lambda app, root, p, progress: app.plan(root, p, progress)),
         methods.STATUS: Endpoint(None, lambda app, root, p, progress: app.status(root)),
         methods.GENERATE: Endpoint("StepForge: generating", lambda app, root, p, progress: app.generate(root, p, progress)),
+        methods.REGENERATE_FILE: Endpoint(
+            "StepForge: regenerating", lambda app, root, p, progress: app.regenerate_file(root, p, progress)
+        ),
+        methods.RESOLVE_CONFLICT: Endpoint(None, lambda app, root, p, progress: app.resolve_conflict(root, p)),
+        methods.CONFLICT_DETAILS: Endpoint(None, lambda app, root, p, progress: app.conflict_details(root, p)),
     }
 
 
@@ -230,14 +238,19 @@ def build_server() -> StepForgeServer:
         if settings.api_key is not None:
             add_secret(settings.api_key.get_secret_value())
         server.pending_messages = warnings
-        server.app = StepForge(settings, notify=server.notify_wire)
+        server.app = StepForge(settings, notify=server.notify_wire, show_warning=server.show_warning, watch=settings.watch)
 
     @server.feature(types.INITIALIZED)
     def initialized(params: types.InitializedParams) -> None:
-        """Show the configuration problems found at initialize."""
+        """Show the configuration problems found at initialize; start watching the root folder."""
         for message in server.pending_messages:
-            server.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
+            server.show_warning(message)
         server.pending_messages = []
+        if server.app is not None and server.app.watch:
+            try:
+                server.app.session(server.root(None))
+            except StepForgeError:
+                pass  # no root folder: sessions start with the first request that names one
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(params: None) -> None:

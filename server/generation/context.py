@@ -68,7 +68,7 @@ def build_file_prompt(
         "path": path,
         "request": request,
         "plan": compact_plan(plan),
-        "context": "",
+        "context": NO_CONTEXT,  # reserves its own cost; real sections are counted one by one
         "current": (
             "The user's current version of this file (keep their changes unless the instructions "
             f"say otherwise):\n```\n{current.rstrip()}\n```\n"
@@ -98,7 +98,7 @@ def build_file_prompt(
             "or shorten .stepforge/prompts/file.md."
         )
 
-    remaining = budget - fixed_cost() - estimate_tokens(NO_CONTEXT)
+    remaining = budget - fixed_cost()
     sections: list[str] = []
     result = FilePrompt(messages=[], tokens=0)
 

@@ -161,7 +161,7 @@ class FileGenerator:
         elif result.outcome is WriteOutcome.SKIPPED:
             await session.transition(path, FileState.DELETED, "deleted by the user; not recreated")
         else:
-            await session.transition(path, FileState.DONE, "merged with your edits" if result.outcome is WriteOutcome.MERGED else None)
+            await session.settle(path, "merged with your edits" if result.outcome is WriteOutcome.MERGED else None)
         log.info("%s: %s (%d+%d tokens)", path, result.outcome, usage.prompt_tokens, usage.completion_tokens)
         return FileResult(path, result.outcome, usage, result.conflict_id)
 

@@ -20,7 +20,7 @@ import anyio
 
 from protocol.models import FileState, FileStatusNotification
 from protocol.plan import Plan
-from server.errors import PlanMissingError, StepForgeError
+from server.errors import PlanMissingError, StepForgeError, WorkspaceBusyError
 from server.planning.validation import PlanValidationError, validate_plan
 from server.template import template_paths
 from server.workspace.atomic import read_bytes_or_none
@@ -66,6 +66,7 @@ class WorkspaceSession:
         self._plan: Plan | None = None
         self._plan_key: tuple[int, int] | None = None
         self.plan_error: str | None = None
+        self._refreshing = anyio.Lock()
 
     # --- the plan ------------------------------------------------------------------------------
 
@@ -119,17 +120,88 @@ class WorkspaceSession:
 
     @asynccontextmanager
     async def exclusive(self, job: str) -> AsyncIterator[StateStore]:
-        """Hold the workspace's writer lock for `job`; the state is reloaded from disk first,
-        since another process may have written it."""
+        """Hold the workspace's writer lock for `job` (WorkspaceBusyError if another job of this
+        or another process holds it); the state is reloaded from disk first, since another
+        process may have written it."""
+        async with self._refreshing:  # a watcher refresh holds the lock for milliseconds: wait
+            pass
+        if self.job is not None:
+            raise WorkspaceBusyError(
+                f"The workspace {self.root} is busy (stepforge {self.job} in this daemon): wait for "
+                "it to finish or cancel it, then try again."
+            )
         lock = WorkspaceLock(self.layout.lock, f"stepforge {job}")
         lock.acquire()
+        self.job = job
         try:
             self.store = await anyio.to_thread.run_sync(StateStore.load, self.layout.state)
-            self.job = job
             yield self.store
         finally:
             self.job = None
             lock.release()
+
+    @property
+    def current_plan(self) -> Plan | None:
+        return self._plan
+
+    def watch_folders(self) -> set[tuple[str, bool]]:
+        """The source folders to watch (relative, recursive?): the folders of the planned files
+        and registries, never a whole tree with node_modules in it."""
+        paths = [*(self._plan.file_paths() if self._plan else []), *self.store.state.managed]
+        folders: set[tuple[str, bool]] = {(".stepforge", False)}
+        for path in paths:
+            parts = path.split("/")
+            if len(parts) >= 3:
+                folders.add(("/".join(parts[:2]), True))
+            elif len(parts) == 2:
+                folders.add((parts[0], False))
+        recursive = {f for f, r in folders if r}
+        return {(f, r) for f, r in folders if not any(f.startswith(parent + "/") for parent in recursive)}
+
+    async def refresh(self, touched: set[str]) -> None:
+        """Re-derive the states of tracked files among `touched` (or under a touched folder):
+        persisted when this process may write the state, always told to listeners."""
+        if self.job is not None:  # a job of this daemon holds the state: update it in memory
+            changes = await self._rederive(self.store.state, touched)
+            if changes:
+                await self.store.save()
+        else:
+            async with self._refreshing:
+                changes = await self._refresh_on_disk(touched)
+        for path, state in changes:
+            self.notify(path, state, "changed outside StepForge")
+
+    async def _refresh_on_disk(self, touched: set[str]) -> list[tuple[str, FileState]]:
+        lock = WorkspaceLock(self.layout.lock, "stepforge refresh")
+        try:
+            lock.acquire()
+        except WorkspaceBusyError:  # another process runs a job: report, it owns the state
+            state = await anyio.to_thread.run_sync(self.current_state)
+            return await self._rederive(state, touched)
+        try:
+            self.store = await anyio.to_thread.run_sync(StateStore.load, self.layout.state)
+            changes = await self._rederive(self.store.state, touched)
+            if changes:
+                await self.store.save()
+            return changes
+        finally:
+            lock.release()
+
+    async def _rederive(self, state: JobState, touched: set[str]) -> list[tuple[str, FileState]]:
+        def concerned(path: str) -> bool:
+            return path in touched or any(path.startswith(t + "/") for t in touched)
+
+        paths = [p for p in state.files if concerned(p)]
+        hashes = await anyio.to_thread.run_sync(lambda: {p: self.disk_hash(p) for p in paths})
+        changes = []
+        for path in paths:
+            record = state.files[path]
+            new = derive_state(record, hashes[path])
+            if new != record.state:
+                record.state = new
+                record.updated = time.time()
+                changes.append((path, new))
+        return changes
 
     def current_state(self) -> JobState:
         """In memory while this process runs a job, else as on disk. Blocking (small file)."""
@@ -167,6 +239,14 @@ class WorkspaceSession:
         self.store.transition(path, state, reason)
         await self.store.save()
         self.notify(path, state, reason)
+
+    async def settle(self, path: str, reason: str | None = None) -> FileState:
+        """Mark a complete file by what its bytes say now: done, userModified or deleted."""
+        record = self.store.record(path)
+        record.state = FileState.DONE
+        state = derive_state(record, await anyio.to_thread.run_sync(self.disk_hash, path))
+        await self.transition(path, state, reason)
+        return state
 
     # --- writing files -------------------------------------------------------------------------
 
