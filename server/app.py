@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -21,6 +22,13 @@ from protocol.models import (
     GenerateResult,
     PlanParams,
     PlanResult,
+    PreviewLogNotification,
+    PreviewLogsParams,
+    PreviewLogsResult,
+    PreviewStartParams,
+    PreviewStartResult,
+    PreviewStatusResult,
+    PreviewStopResult,
     RegenerateFileParams,
     RegenerateFileResult,
     ResolveConflictParams,
@@ -35,6 +43,7 @@ from server.generation.service import GenerationRun, RunOptions
 from server.llm import LLMClient
 from server.planning.naming import project_name
 from server.planning.planner import Planner, plan_document
+from server.preview.service import PreviewService
 from server.progress import Progress
 from server.status import build_status
 from server.template import template_paths
@@ -66,6 +75,7 @@ class StepForge:
         self.llm = LLMClient(settings)
         self.planner = Planner(self.llm, settings)
         self.sessions: dict[Path, WorkspaceSession] = {}
+        self.previews = PreviewService(settings, on_log=self._on_preview_log)
         self.watchers: dict[Path, WorkspaceWatcher] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -88,7 +98,18 @@ class StepForge:
     def _on_file_status(self, notification: FileStatusNotification) -> None:
         self.notify(methods.FILE_STATUS, notification)
 
+    def _on_preview_log(self, workspace: str, role: str, line: str) -> None:
+        self.notify(methods.PREVIEW_LOG, PreviewLogNotification(workspace=workspace, role=role, line=line))  # type: ignore[arg-type]
+
+    def start_background(self, work: Callable[[], Any]) -> None:
+        """Run a coroutine in the background; a failure is logged, never lost."""
+        task = asyncio.get_running_loop().create_task(work())
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
     async def aclose(self) -> None:
+        """The session ends: stop its previews (not detached ones), its watchers, its LLM client."""
+        await self.previews.shutdown()
         for task in list(self._tasks):
             task.cancel()
         await self.llm.aclose()
@@ -102,9 +123,7 @@ class StepForge:
         watcher = WorkspaceWatcher(session.root, on_changes)
         self.watchers[session.root] = watcher
         self._refresh_watch(session)
-        task = asyncio.get_running_loop().create_task(watcher.run())
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
+        self.start_background(watcher.run)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -251,3 +270,17 @@ class StepForge:
         session = self.session(root)
         state = session.store.state if session.job else await anyio.to_thread.run_sync(session.current_state)
         return await conflict_details(session, state, params.conflict_id)
+
+    # --- preview -------------------------------------------------------------------------------
+
+    async def preview_start(self, root: Path, params: PreviewStartParams, progress: Progress) -> PreviewStartResult:
+        return await self.previews.start(root, params, progress)
+
+    async def preview_stop(self, root: Path) -> PreviewStopResult:
+        return await self.previews.stop(root)
+
+    async def preview_status(self, root: Path) -> PreviewStatusResult:
+        return await self.previews.status(root)
+
+    async def preview_logs(self, root: Path, params: PreviewLogsParams) -> PreviewLogsResult:
+        return await self.previews.logs(root, params.lines)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -65,10 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--choice", required=True, choices=["mine", "generated", "merged"])
     resolve.add_argument("--content-file", type=Path, help="the merged text, for --choice merged")
 
+    preview = commands.add_parser("preview", help="run the app: frontend and backend, in containers or locally")
+    preview.add_argument("action", choices=["start", "stop", "status", "logs"])
+    _workspace_arg(preview)
+    preview.add_argument("--runtime", choices=["docker", "local"], help="default: docker when an engine answers")
+    preview.add_argument("--lines", type=int, default=200, help="log lines to show (logs)")
+
+    images = commands.add_parser("images", help="build the preview's base images offline (needs root)")
+    images.add_argument("action", choices=["build"])
+    images.add_argument("--force", action="store_true", help="rebuild even if they exist")
+
     new = commands.add_parser("new", help="plan and generate a new project in a new folder")
     new.add_argument("request", help='what to build, e.g. "a task manager with a dashboard and charts"')
     new.add_argument("--parent", type=Path, default=Path.cwd(), help="where the project folder is created (default: here)")
     new.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    new.add_argument("--preview", action="store_true", help="start the preview when the app is generated")
     _generate_args(new)
     return parser
 
@@ -165,7 +178,32 @@ async def cmd_resolve(client: DaemonClient, args: argparse.Namespace, console: C
     return result, EXIT_OK
 
 
+async def cmd_preview(client: DaemonClient, args: argparse.Namespace, console: Console) -> tuple[dict[str, Any], int]:
+    if args.action == "start":
+        # Started from the command line, a preview outlives the command (stop it with `preview stop`).
+        params: dict[str, Any] = {"detached": True}
+        if args.runtime:
+            params["runtime"] = args.runtime
+        with console.progress("Preview") as progress:
+            result = await client.request(methods.PREVIEW_START, params, progress)
+        console.say(f"{result['message']}\nFrontend: {result['frontendUrl']}\nBackend:  {result['backendUrl']}")
+        return result, EXIT_OK
+    if args.action == "stop":
+        result = await client.request(methods.PREVIEW_STOP, {})
+        console.say(result["message"])
+        return result, EXIT_OK
+    if args.action == "status":
+        result = await client.request(methods.PREVIEW_STATUS, {})
+        console.preview_status(result)
+        return result, EXIT_OK
+    result = await client.request(methods.PREVIEW_LOGS, {"lines": args.lines})
+    for item in result["lines"]:
+        console.say(f"[{item['role']}] {item['line']}")
+    return result, EXIT_OK
+
+
 COMMANDS: dict[str, Command] = {
+    "preview": cmd_preview,
     "plan": cmd_plan,
     "status": cmd_status,
     "generate": cmd_generate,
@@ -240,15 +278,34 @@ async def run_new(args: argparse.Namespace) -> int:
         return exit_code_for(error)
     console.generate_summary(generated)
     console.say(f"Project: {folder}")
+    results: dict[str, Any] = {"folder": str(folder), "plan": planned, "generate": generated}
+    code = generate_exit_code(generated)
+    if args.preview and code in (EXIT_OK, EXIT_CONFLICT):
+        try:
+            async with DaemonClient(folder, on_notification=console.notification) as client:
+                with console.progress("Preview") as progress:
+                    results["preview"] = await client.request(methods.PREVIEW_START, {"detached": True}, progress)
+        except DaemonError as error:
+            console.error(error.message)
+            return exit_code_for(error)
+        console.say(f"Frontend: {results['preview']['frontendUrl']}\nBackend:  {results['preview']['backendUrl']}")
     if args.json:
-        print(json.dumps({"folder": str(folder), "plan": planned, "generate": generated}, indent=2))
-    return generate_exit_code(generated)
+        print(json.dumps(results, indent=2))
+    return code
+
+
+def build_images(force: bool) -> int:
+    script = Path(__file__).parent / "preview" / "images" / "build-images.sh"
+    env = {**os.environ, "PYTHON": sys.executable}
+    return subprocess.run(["bash", str(script), *(["--force"] if force else [])], env=env, check=False).returncode
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args.tcp)
+    if args.command == "images":
+        return build_images(args.force)
     try:
         if args.command == "new":
             return asyncio.run(run_new(args))

@@ -142,3 +142,13 @@ class Console:
             self.say(f"  conflict {conflict['path']} (resolve with conflict id {conflict['conflictId']})")
         self.say(f"Tokens: {usage.get('promptTokens', 0)} prompt, {usage.get('completionTokens', 0)} completion "
                  f"in {usage.get('calls', 0)} calls.")
+
+    def preview_status(self, result: dict[str, Any]) -> None:
+        if not result.get("running"):
+            self.say("No preview is running.")
+            return
+        health = result.get("health") or {}
+        state = {True: "answers", False: "does not answer"}
+        self.say(f"Preview running ({result['runtime']}{', detached' if result.get('detached') else ''})")
+        self.say(f"Frontend: {result['frontendUrl']} ({state[bool(health.get('frontend'))]})")
+        self.say(f"Backend:  {result['backendUrl']} ({state[bool(health.get('backend'))]})")

@@ -32,6 +32,7 @@ ENVIRONMENT = {
     "STEPFORGE_STALL_TIMEOUT": "stall_timeout",
     "STEPFORGE_RETRY_BACKOFF": "retry_backoff",
     "STEPFORGE_PREVIEW_RUNTIME": "preview_runtime",
+    "STEPFORGE_PREVIEW_TIMEOUT": "preview_timeout",
     "STEPFORGE_FRONTEND_IMAGE": "frontend_image",
     "STEPFORGE_BACKEND_IMAGE": "backend_image",
     "STEPFORGE_CONTAINER_ENV": "container_env",
@@ -62,6 +63,7 @@ class Settings(BaseModel):
     call_deadline: float = Field(default=600.0, gt=0, description="Seconds for one call, retries included.")
     watch: bool = Field(default=True, description="Watch the workspace for the user's edits (editors).")
     preview_runtime: Literal["auto", "docker", "local"] = "auto"
+    preview_timeout: float = Field(default=300.0, gt=0, description="Seconds for both servers to answer.")
     frontend_image: str = "stepforge-frontend:1"
     backend_image: str = "stepforge-backend:1"
     container_env: dict[str, str] = Field(default_factory=dict)

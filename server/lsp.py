@@ -225,6 +225,12 @@ def endpoints() -> dict[str, Endpoint]:
         ),
         methods.RESOLVE_CONFLICT: Endpoint(None, lambda app, root, p, progress: app.resolve_conflict(root, p)),
         methods.CONFLICT_DETAILS: Endpoint(None, lambda app, root, p, progress: app.conflict_details(root, p)),
+        methods.PREVIEW_START: Endpoint(
+            "StepForge: starting the preview", lambda app, root, p, progress: app.preview_start(root, p, progress)
+        ),
+        methods.PREVIEW_STOP: Endpoint(None, lambda app, root, p, progress: app.preview_stop(root)),
+        methods.PREVIEW_STATUS: Endpoint(None, lambda app, root, p, progress: app.preview_status(root)),
+        methods.PREVIEW_LOGS: Endpoint(None, lambda app, root, p, progress: app.preview_logs(root, p)),
     }
 
 
@@ -246,6 +252,8 @@ def build_server() -> StepForgeServer:
         for message in server.pending_messages:
             server.show_warning(message)
         server.pending_messages = []
+        if server.app is not None:
+            server.app.start_background(server.app.previews.reap_orphans)
         if server.app is not None and server.app.watch:
             try:
                 server.app.session(server.root(None))
@@ -254,7 +262,7 @@ def build_server() -> StepForgeServer:
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(params: None) -> None:
-        """Release the LLM connections."""
+        """Stop this session's previews, its watchers, its LLM connections."""
         if server.app is not None:
             await server.app.aclose()
 

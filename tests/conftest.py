@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ from server.wire import json_converter
 from tests.fake_groq import AppResponder, FakeGroq, ScriptedApp
 
 REPO = Path(__file__).resolve().parent.parent
+# Every daemon of this test run shares one index of running previews, apart from the user's own.
+os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp(prefix="stepforge-test-state-"))
 # Short waits so that retries and stalls do not slow the suite down.
 FAST_RETRIES = {"STEPFORGE_RETRY_BACKOFF": "0.05", "STEPFORGE_STALL_TIMEOUT": "2"}
 
@@ -46,6 +50,7 @@ def daemon_env(fake: FakeGroq, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("GROQ_", "STEPFORGE_"))}
     env.update(fake.env())
     env.update(FAST_RETRIES)
+    env.update(container_network_env())
     env["PYTHONPATH"] = str(REPO)
     env.update(extra)
     return env
@@ -93,3 +98,39 @@ def run_cli(*args: str, env: dict[str, str], timeout: float = 120, cwd: Path | N
         timeout=timeout,
         cwd=cwd or REPO,
     )
+
+
+# --- preview helpers -------------------------------------------------------------------------------
+
+CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+def container_network_env() -> dict[str, str]:
+    """What containers need to reach npm and PyPI from this machine: its CA bundle (a proxy
+    re-signs HTTPS here), mounted read-only, and the variables that point Node, pip and uv at it."""
+    if not CA_BUNDLE.exists():
+        return {}
+    bundle = str(CA_BUNDLE)
+    return {
+        "STEPFORGE_CONTAINER_MOUNTS": f"{bundle}:{bundle}",
+        "STEPFORGE_CONTAINER_ENV": json.dumps(
+            {"SSL_CERT_FILE": bundle, "PIP_CERT": bundle, "NODE_EXTRA_CA_CERTS": bundle}
+        ),
+    }
+
+
+def docker_ready() -> str | None:
+    """Why Docker previews cannot be tested here, or None. In CI (STEPFORGE_REQUIRE_DOCKER=1) a
+    missing engine or image fails the test instead of skipping it."""
+    from server.preview.docker_runtime import DockerRuntime
+
+    return DockerRuntime("stepforge-frontend:1", "stepforge-backend:1", []).unavailable()
+
+
+def require_docker() -> None:
+    reason = docker_ready()
+    if reason is None:
+        return
+    if os.environ.get("STEPFORGE_REQUIRE_DOCKER") == "1":
+        pytest.fail(f"Docker is required here: {reason}")
+    pytest.skip(f"no Docker: {reason}")

@@ -1,0 +1,232 @@
+"""The docker runtime: one container per role, through the docker SDK (blocking calls: the
+preview service runs them in worker threads).
+
+The workspace is bind-mounted at /workspace, so Vite and `uvicorn --reload` see edits at once.
+Dependencies live in named volumes keyed by the lock file's hash, mounted at /deps (the images
+make /deps world-writable, so the volume is too, and /node_modules links to /deps/node_modules so
+Node finds packages without a node_modules folder in the workspace): a warm start installs nothing.
+Containers run as the daemon's uid with every capability dropped, no-new-privileges, and memory,
+CPU and process limits; ports are published on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Callable
+
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.models.containers import Container
+
+from server.preview.launch import BACKEND_LOCKS, FRONTEND_LOCKS, LaunchSpec, dependency_key
+from server.preview.owner import is_alive
+from server.preview.records import PreviewRecord, Role
+
+log = logging.getLogger(__name__)
+
+LABEL = "stepforge"
+FRONTEND_INSIDE, BACKEND_INSIDE = 5173, 8000
+LIMITS = {"frontend": "1g", "backend": "512m"}
+
+# Installs are guarded by flock: two projects with the same lock file share one volume.
+FRONTEND_SCRIPT = """set -e
+cd /workspace/frontend
+if [ ! -f /deps/.installed ]; then
+  flock /deps/.lock sh -c 'if [ ! -f /deps/.installed ]; then
+    cp package.json /deps/ && { [ ! -f package-lock.json ] || cp package-lock.json /deps/; }
+    cd /deps && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+    touch /deps/.installed
+  fi'
+fi
+exec /deps/node_modules/.bin/vite --host 0.0.0.0 --port 5173 --strictPort
+"""
+BACKEND_SCRIPT = """set -e
+cd /workspace/backend
+if [ ! -f /deps/.installed ]; then
+  flock /deps/.lock sh -c 'if [ ! -f /deps/.installed ]; then
+    uv venv -q /deps/venv && uv pip install -q --python /deps/venv/bin/python -r requirements.txt
+    touch /deps/.installed
+  fi'
+fi
+exec /deps/venv/bin/python -m uvicorn main:app --host 0.0.0.0 --port 8000 --reload
+"""
+
+
+def _workspace_tag(root: str) -> str:
+    return hashlib.sha256(root.encode()).hexdigest()[:10]
+
+
+class DockerRuntime:
+    name = "docker"
+
+    def __init__(self, frontend_image: str, backend_image: str, mounts: list[str]) -> None:
+        self.images = {"frontend": frontend_image, "backend": backend_image}
+        self.mounts = mounts
+        self._client: docker.DockerClient | None = None
+
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            self._client = docker.from_env(timeout=30)
+        return self._client
+
+    def unavailable(self) -> str | None:
+        """Why this runtime cannot run now (no engine, no images), or None."""
+        try:
+            self.client().ping()
+        except DockerException as error:
+            self._client = None
+            return f"no Docker engine answers ({error.__class__.__name__}): start dockerd"
+        missing = []
+        for image in self.images.values():
+            try:
+                self.client().images.get(image)
+            except ImageNotFound:
+                missing.append(image)
+        if missing:
+            return (
+                f"the preview image(s) {', '.join(missing)} are missing: build them with "
+                "`stepforge images build` (it needs root for debootstrap)"
+            )
+        return None
+
+    # --- start and stop --------------------------------------------------------------------------
+
+    def _container_name(self, root: str, role: Role) -> str:
+        return f"stepforge-{role}-{_workspace_tag(root)}"
+
+    def _remove_named(self, name: str) -> None:
+        try:
+            self.client().containers.get(name).remove(force=True)
+        except NotFound:
+            pass
+
+    def start(self, spec: LaunchSpec) -> dict[str, str]:
+        root = str(spec.root)
+        started: dict[str, str] = {}
+        try:
+            for role in ("backend", "frontend"):
+                started[role] = self._run(spec, role).id
+        except Exception:
+            for role in ("backend", "frontend"):
+                self._remove_named(self._container_name(root, role))  # a failed port binding leaves it created
+            raise
+        return started
+
+    def _run(self, spec: LaunchSpec, role: Role) -> Container:
+        root = str(spec.root)
+        name = self._container_name(root, role)
+        self._remove_named(name)
+        if role == "frontend":
+            volume = f"stepforge-npm-{dependency_key(spec.root, FRONTEND_LOCKS)}"
+            script, inside, outside = FRONTEND_SCRIPT, FRONTEND_INSIDE, spec.frontend_port
+            env = {**spec.frontend_env(), "STEPFORGE_VITE_CACHE_DIR": "/tmp/.vite", "npm_config_cache": "/tmp/.npm"}
+        else:
+            volume = f"stepforge-venv-{dependency_key(spec.root, BACKEND_LOCKS)}"
+            script, inside, outside = BACKEND_SCRIPT, BACKEND_INSIDE, spec.backend_port
+            env = {**spec.backend_env(), "UV_CACHE_DIR": "/tmp/uv-cache"}
+        volumes = {root: {"bind": "/workspace", "mode": "rw"}, volume: {"bind": "/deps", "mode": "rw"}}
+        for mount in self.mounts:
+            host, _, target = mount.partition(":")
+            volumes[host] = {"bind": target, "mode": "ro"}
+        return self.client().containers.run(
+            self.images[role],
+            ["sh", "-c", script],
+            name=name,
+            detach=True,
+            labels={
+                f"{LABEL}.managed": "1",
+                f"{LABEL}.workspace": root,
+                f"{LABEL}.role": role,
+                f"{LABEL}.owner": spec.owner,
+                f"{LABEL}.detached": "1" if spec.detached else "0",
+            },
+            user=f"{os.getuid()}:{os.getgid()}",
+            environment={**env, "HOME": "/tmp"},
+            working_dir="/workspace",
+            volumes=volumes,
+            ports={f"{inside}/tcp": ("127.0.0.1", outside)},
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            mem_limit=LIMITS[role],
+            nano_cpus=1_000_000_000,
+            pids_limit=512,
+        )
+
+    def _container(self, record: PreviewRecord, role: str) -> Container | None:
+        container_id = record.containers.get(role)
+        if not container_id:
+            return None
+        try:
+            return self.client().containers.get(container_id)
+        except NotFound:
+            return None
+
+    def alive(self, record: PreviewRecord) -> dict[str, bool]:
+        result = {}
+        for role in ("frontend", "backend"):
+            container = self._container(record, role)
+            result[role] = container is not None and container.status == "running"
+        return result
+
+    def stop(self, record: PreviewRecord) -> None:
+        for role in ("frontend", "backend"):
+            container = self._container(record, role)
+            if container is not None:
+                try:
+                    container.remove(force=True)
+                except NotFound:
+                    pass
+
+    # --- logs ------------------------------------------------------------------------------------
+
+    def tail(self, record: PreviewRecord, lines: int) -> list[tuple[str, str]]:
+        result = []
+        for role in ("frontend", "backend"):
+            container = self._container(record, role)
+            if container is None:
+                continue
+            text = container.logs(tail=lines).decode("utf-8", "replace")
+            result += [(role, line) for line in text.splitlines()]
+        return result
+
+    def follow(self, record: PreviewRecord, role: str, emit: Callable[[str], None], stop: threading.Event) -> None:
+        """Blocking: forward new log lines until the container ends or `stop` is set."""
+        container = self._container(record, role)
+        if container is None:
+            return
+        try:
+            stream = container.logs(stream=True, follow=True, tail=0)
+            pending = b""
+            for chunk in stream:
+                if stop.is_set():
+                    break
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                for line in complete:
+                    emit(line.decode("utf-8", "replace"))
+        except (APIError, DockerException) as error:
+            log.debug("log stream of %s ended: %s", role, error)
+
+    # --- orphans ---------------------------------------------------------------------------------
+
+    def reap_orphans(self) -> list[str]:
+        """Remove managed containers whose owner died without stopping them (not detached ones);
+        returns their workspaces."""
+        try:
+            containers = self.client().containers.list(all=True, filters={"label": f"{LABEL}.managed=1"})
+        except DockerException:
+            return []
+        reaped = []
+        for container in containers:
+            labels = container.labels
+            if labels.get(f"{LABEL}.detached") == "1" or is_alive(labels.get(f"{LABEL}.owner", "")):
+                continue
+            try:
+                container.remove(force=True)
+                reaped.append(labels.get(f"{LABEL}.workspace", container.name))
+            except NotFound:
+                pass
+        return reaped

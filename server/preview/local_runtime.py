@@ -1,0 +1,221 @@
+"""The local runtime: the same two servers as processes on this machine, each the leader of its
+own process group (stopped by signalling the group: SIGTERM, then SIGKILL), logging to files in
+`.stepforge/logs/` so they outlive the daemon that started them when detached.
+
+The backend gets a socket the daemon bound itself (`uvicorn --fd`), so its port cannot be taken
+between the check and the start. Vite cannot take a socket: it gets `--strictPort` instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from server.errors import StepForgeError
+from server.preview.launch import BACKEND_LOCKS, FRONTEND_LOCKS, LaunchSpec, dependency_key
+from server.preview.owner import is_alive, process_identity
+from server.preview.records import PreviewIndex, PreviewRecord
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE_SECONDS = 5.0
+
+
+def _uv() -> str:
+    import uv
+
+    return uv.find_uv_bin()
+
+
+def _log_path(root: Path, role: str) -> Path:
+    return root / ".stepforge" / "logs" / f"{role}.log"
+
+
+def _run_logged(command: list[str], cwd: Path, log_file: Path, env: dict[str, str], what: str) -> None:
+    with open(log_file, "ab") as output:
+        output.write(f"$ {' '.join(command)}\n".encode())
+        output.flush()
+        completed = subprocess.run(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT, check=False)
+    if completed.returncode != 0:
+        tail = log_file.read_text(errors="replace").splitlines()[-20:]
+        raise StepForgeError(f"{what} failed (exit {completed.returncode}):\n" + "\n".join(tail))
+
+
+class LocalRuntime:
+    name = "local"
+
+    def __init__(self) -> None:
+        self._children: dict[str, subprocess.Popen[bytes]] = {}  # identity -> our child, to reap it
+
+    def unavailable(self) -> str | None:
+        if shutil.which("npm") is None or shutil.which("node") is None:
+            return "Node.js and npm are not installed (the local runtime needs Node 20.19 or newer)"
+        return None
+
+    # --- dependencies ----------------------------------------------------------------------------
+
+    def _install_frontend(self, spec: LaunchSpec, env: dict[str, str]) -> None:
+        frontend = spec.root / "frontend"
+        marker = frontend / "node_modules" / f".stepforge-{dependency_key(spec.root, FRONTEND_LOCKS)}"
+        if marker.exists():
+            return
+        command = ["npm", "ci" if (frontend / "package-lock.json").exists() else "install", "--no-audit", "--no-fund"]
+        _run_logged(command, frontend, _log_path(spec.root, "frontend"), env, "npm install of the frontend")
+        marker.touch()
+
+    def _install_backend(self, spec: LaunchSpec, env: dict[str, str]) -> Path:
+        venv = spec.root / ".stepforge" / "preview" / f"venv-{dependency_key(spec.root, BACKEND_LOCKS)}"
+        python = venv / "bin" / "python"
+        if (venv / ".installed").exists():
+            return python
+        log_file = _log_path(spec.root, "backend")
+        _run_logged([_uv(), "venv", "-q", "--python", sys.executable, str(venv)], spec.root, log_file, env, "creating the backend's venv")
+        _run_logged(
+            [_uv(), "pip", "install", "-q", "--python", str(python), "-r", "requirements.txt"],
+            spec.root / "backend", log_file, env, "installing the backend's requirements",
+        )
+        (venv / ".installed").touch()
+        return python
+
+    # --- start and stop --------------------------------------------------------------------------
+
+    def start(self, spec: LaunchSpec) -> dict[str, str]:
+        (spec.root / ".stepforge" / "logs").mkdir(parents=True, exist_ok=True)
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith(("GROQ_", "STEPFORGE_"))}
+        frontend_env = {**base_env, **spec.frontend_env()}
+        backend_env = {**base_env, **spec.backend_env()}
+        self._install_frontend(spec, frontend_env)
+        python = self._install_backend(spec, backend_env)
+
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", spec.backend_port))
+        listener.listen(128)
+        processes: dict[str, str] = {}
+        try:
+            processes["backend"] = self._spawn(
+                [str(python), "-m", "uvicorn", "main:app", "--fd", str(listener.fileno()), "--reload"],
+                spec.root / "backend", backend_env, spec.root, "backend", pass_fds=(listener.fileno(),),
+            )
+            vite = spec.root / "frontend" / "node_modules" / ".bin" / "vite"
+            processes["frontend"] = self._spawn(
+                [str(vite), "--host", "127.0.0.1", "--port", str(spec.frontend_port), "--strictPort"],
+                spec.root / "frontend", frontend_env, spec.root, "frontend",
+            )
+        except Exception:
+            self._stop_processes(processes)
+            raise
+        finally:
+            listener.close()  # the backend holds its own copy
+        return processes
+
+    def _spawn(self, command: list[str], cwd: Path, env: dict[str, str], root: Path, role: str, pass_fds: tuple[int, ...] = ()) -> str:
+        with open(_log_path(root, role), "ab") as output:
+            process = subprocess.Popen(
+                command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                start_new_session=True, pass_fds=pass_fds,
+            )
+        identity = process_identity(process.pid)
+        if identity is None:
+            raise StepForgeError(f"The {role} server exited at once: see {_log_path(root, role)}")
+        self._children[identity] = process
+        return identity
+
+    def alive(self, record: PreviewRecord) -> dict[str, bool]:
+        return {role: role in record.processes and is_alive(record.processes[role]) for role in ("frontend", "backend")}
+
+    def stop(self, record: PreviewRecord) -> None:
+        self._stop_processes(record.processes)
+
+    def _stop_processes(self, processes: dict[str, str]) -> None:
+        """SIGTERM each group whose leader is still the process we started, then SIGKILL."""
+        groups = [int(identity.split(":")[0]) for identity in processes.values() if is_alive(identity)]
+        for group in groups:
+            try:
+                os.killpg(group, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while time.monotonic() < deadline and any(self._group_exists(g) for g in groups):
+            time.sleep(0.1)
+        for group in groups:
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for identity in processes.values():  # reap the leaders this daemon started
+            child = self._children.pop(identity, None)
+            if child is not None:
+                child.wait(timeout=STOP_GRACE_SECONDS)
+
+    def _group_exists(self, group: int) -> bool:
+        """Whether any live process is left in the group (our own zombie leaders are reaped)."""
+        for identity, child in list(self._children.items()):
+            if child.pid == group and child.poll() is not None:
+                self._children.pop(identity)
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return any(
+            _process_group(pid) == group and process_identity(pid) is not None
+            for pid in (int(p) for p in os.listdir("/proc") if p.isdigit())
+        )
+
+    # --- logs ------------------------------------------------------------------------------------
+
+    def tail(self, record: PreviewRecord, lines: int) -> list[tuple[str, str]]:
+        result = []
+        for role in ("frontend", "backend"):
+            path = _log_path(Path(record.workspace), role)
+            if path.exists():
+                result += [(role, line) for line in path.read_text(errors="replace").splitlines()[-lines:]]
+        return result
+
+    def follow(self, record: PreviewRecord, role: str, emit: Callable[[str], None], stop: threading.Event) -> None:
+        """Blocking: forward lines appended to the role's log file until `stop` is set."""
+        path = _log_path(Path(record.workspace), role)
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            pending = b""
+            while not stop.is_set():
+                chunk = handle.read()
+                if not chunk:
+                    if not self.alive(record).get(role):
+                        return
+                    stop.wait(0.2)
+                    continue
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                for line in complete:
+                    emit(line.decode("utf-8", "replace"))
+
+    # --- orphans ---------------------------------------------------------------------------------
+
+    def reap_orphans(self, index: PreviewIndex) -> list[str]:
+        reaped = []
+        for record in index.all():
+            if record.runtime != "local" or record.detached or (record.owner and is_alive(record.owner)):
+                continue
+            self.stop(record)
+            index.remove(record.workspace)
+            reaped.append(record.workspace)
+        return reaped
+
+
+def _process_group(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None

@@ -1,0 +1,116 @@
+"""Where previews are remembered.
+
+- `.stepforge/preview.json` in the workspace: its port pair (kept after a stop, so the project
+  gets the same URLs next time) and, while it runs, what runs it. A preview belongs to its
+  workspace: any later `stepforge preview status|stop|logs` finds it there.
+- an index of running previews in the user's state folder ($XDG_STATE_HOME/stepforge): which
+  ports are taken by other projects, and which local processes to reap when their owner died.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from server.workspace.atomic import atomic_write
+
+Role = Literal["frontend", "backend"]
+ROLES: tuple[Role, Role] = ("frontend", "backend")
+
+
+class PreviewRecord(BaseModel):
+    workspace: str
+    frontend_port: int
+    backend_port: int
+    runtime: Literal["docker", "local"] | None = None
+    running: bool = False
+    owner: str | None = None  # "pid:starttime" of the daemon that started it
+    detached: bool = False
+    started: float = 0.0
+    containers: dict[str, str] = Field(default_factory=dict)  # role -> container id
+    processes: dict[str, str] = Field(default_factory=dict)  # role -> "pid:starttime" of the group leader
+
+    @property
+    def frontend_url(self) -> str:
+        return f"http://127.0.0.1:{self.frontend_port}"
+
+    @property
+    def backend_url(self) -> str:
+        return f"http://127.0.0.1:{self.backend_port}"
+
+
+def read_workspace_record(path: Path) -> PreviewRecord | None:
+    try:
+        return PreviewRecord.model_validate_json(path.read_bytes())
+    except (FileNotFoundError, ValidationError, json.JSONDecodeError):
+        return None
+
+
+def write_workspace_record(path: Path, record: PreviewRecord) -> None:
+    atomic_write(path, record.model_dump_json(indent=1))
+
+
+def state_folder() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "stepforge"
+
+
+class PreviewIndex:
+    """Running previews of every workspace on this machine (blocking calls, flock-serialised)."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder or state_folder()
+        self.path = self.folder / "previews.json"
+
+    @contextmanager
+    def _locked(self) -> Iterator[dict[str, PreviewRecord]]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / "previews.lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                raw = json.loads(self.path.read_text()) if self.path.exists() else {}
+            except json.JSONDecodeError:
+                raw = {}
+            records = {}
+            for workspace, data in raw.items():
+                try:
+                    records[workspace] = PreviewRecord.model_validate(data)
+                except ValidationError:
+                    continue
+            before = json.dumps(raw, sort_keys=True)
+            yield records
+            after = {w: r.model_dump(mode="json") for w, r in records.items()}
+            if json.dumps(after, sort_keys=True) != before:
+                atomic_write(self.path, json.dumps(after, indent=1))
+
+    def put(self, record: PreviewRecord) -> None:
+        with self._locked() as records:
+            records[record.workspace] = record
+
+    def remove(self, workspace: str) -> None:
+        with self._locked() as records:
+            records.pop(workspace, None)
+
+    def all(self) -> list[PreviewRecord]:
+        with self._locked() as records:
+            return list(records.values())
+
+    def reserved_ports(self, except_workspace: str) -> set[int]:
+        return {
+            port
+            for record in self.all()
+            if record.workspace != except_workspace
+            for port in (record.frontend_port, record.backend_port)
+        }
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,294 @@
+"""Previews: start, stop, status and logs of a workspace's two servers, whichever runtime runs them.
+
+A preview belongs to its workspace. Started detached (the headless CLI), it keeps running after
+the daemon exits, and any later daemon finds it in `.stepforge/preview.json`. Started by an editor
+session, it is stopped when that session shuts down; if the daemon dies first, the next daemon to
+start reaps it (only such previews count as orphans).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal, Protocol
+
+import anyio
+import httpx
+
+from protocol.errors import ErrorCode
+from protocol.models import (
+    PreviewHealth,
+    PreviewLogLine,
+    PreviewLogsResult,
+    PreviewStartParams,
+    PreviewStartResult,
+    PreviewStatusResult,
+    PreviewStopResult,
+)
+from server.config import Settings
+from server.errors import StepForgeError
+from server.preview.docker_runtime import DockerRuntime
+from server.preview.launch import LaunchSpec
+from server.preview.local_runtime import LocalRuntime
+from server.preview.owner import current_owner, is_alive
+from server.preview.ports import choose_pair
+from server.preview.records import (
+    PreviewIndex,
+    PreviewRecord,
+    read_workspace_record,
+    write_workspace_record,
+)
+from server.progress import Progress
+from server.workspace.layout import Layout
+
+log = logging.getLogger(__name__)
+
+LogListener = Callable[[str, str, str], None]  # workspace, role, line
+RuntimeName = Literal["docker", "local"]
+
+
+class Runtime(Protocol):
+    name: str
+
+    def unavailable(self) -> str | None: ...
+    def start(self, spec: LaunchSpec) -> dict[str, str]: ...
+    def alive(self, record: PreviewRecord) -> dict[str, bool]: ...
+    def stop(self, record: PreviewRecord) -> None: ...
+    def tail(self, record: PreviewRecord, lines: int) -> list[tuple[str, str]]: ...
+    def follow(self, record: PreviewRecord, role: str, emit: Callable[[str], None], stop: threading.Event) -> None: ...
+
+
+class PreviewError(StepForgeError):
+    code = ErrorCode.PREVIEW_FAILED
+
+
+async def _answers(client: httpx.AsyncClient, url: str) -> bool:
+    try:
+        return (await client.get(url)).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def check_health(record: PreviewRecord) -> PreviewHealth:
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        frontend, backend = await asyncio.gather(
+            _answers(client, record.frontend_url + "/"), _answers(client, record.backend_url + "/api/health")
+        )
+    return PreviewHealth(frontend=frontend, backend=backend)
+
+
+class PreviewService:
+    def __init__(self, settings: Settings, on_log: LogListener | None = None, index: PreviewIndex | None = None) -> None:
+        self.settings = settings
+        self.on_log = on_log
+        self.index = index or PreviewIndex()
+        self.runtimes: dict[str, Runtime] = {
+            "docker": DockerRuntime(settings.frontend_image, settings.backend_image, settings.container_mounts),
+            "local": LocalRuntime(),
+        }
+        self.owner = current_owner()
+        self._attached: set[str] = set()  # workspaces whose preview ends with this session
+        self._followers: dict[str, threading.Event] = {}
+
+    # --- runtime choice --------------------------------------------------------------------------
+
+    async def _choose(self, requested: RuntimeName | None) -> tuple[Runtime, str]:
+        configured = self.settings.preview_runtime
+        name = requested or (None if configured == "auto" else configured)
+        if name is not None:
+            runtime = self.runtimes[name]
+            reason = await anyio.to_thread.run_sync(runtime.unavailable)
+            if reason:
+                raise StepForgeError(f"The {name} runtime is unavailable: {reason}.", code=ErrorCode.RUNTIME_UNAVAILABLE)
+            return runtime, f"{name} runtime"
+        docker_reason = await anyio.to_thread.run_sync(self.runtimes["docker"].unavailable)
+        if docker_reason is None:
+            return self.runtimes["docker"], "docker runtime (a Docker engine answers)"
+        local_reason = await anyio.to_thread.run_sync(self.runtimes["local"].unavailable)
+        if local_reason:
+            raise StepForgeError(
+                f"No runtime can run the preview: docker: {docker_reason}; local: {local_reason}.",
+                code=ErrorCode.RUNTIME_UNAVAILABLE,
+            )
+        return self.runtimes["local"], f"local runtime (docker: {docker_reason})"
+
+    # --- start -----------------------------------------------------------------------------------
+
+    async def start(self, root: Path, params: PreviewStartParams, progress: Progress) -> PreviewStartResult:
+        layout = Layout(root)
+        record = await anyio.to_thread.run_sync(read_workspace_record, layout.preview)
+        if record is not None and record.running:
+            current = self.runtimes[record.runtime or "local"]
+            alive = await anyio.to_thread.run_sync(current.alive, record)
+            if all(alive.values()) and params.runtime in (None, record.runtime):
+                health = await check_health(record)
+                if health.frontend and health.backend:
+                    if not params.detached and record.owner == self.owner:
+                        self._attached.add(str(root))
+                    return PreviewStartResult(
+                        frontend_url=record.frontend_url, backend_url=record.backend_url,
+                        runtime=record.runtime or "local", message="The preview was already running.",
+                    )
+            await self._stop_record(record)
+
+        runtime, why = await self._choose(params.runtime)
+        reserved = await anyio.to_thread.run_sync(self.index.reserved_ports, str(root))
+        remembered = (record.frontend_port, record.backend_port) if record else None
+        frontend_port, backend_port = await anyio.to_thread.run_sync(choose_pair, remembered, reserved)
+        spec = LaunchSpec(root, frontend_port, backend_port, self.owner, params.detached, self.settings)
+        progress.report(f"Starting the preview with the {why} on ports {frontend_port}/{backend_port}", 10)
+        record = PreviewRecord(
+            workspace=str(root), frontend_port=frontend_port, backend_port=backend_port,
+            runtime=runtime.name, running=True, owner=self.owner, detached=params.detached, started=time.time(),
+        )
+        # Reserve the ports before the (possibly long) start, so that a parallel start elsewhere
+        # does not take them.
+        await anyio.to_thread.run_sync(self.index.put, record)
+        try:
+            handles = await anyio.to_thread.run_sync(runtime.start, spec)
+        except StepForgeError as error:
+            await anyio.to_thread.run_sync(self.index.remove, str(root))
+            raise PreviewError(error.message) from None
+        except Exception as error:
+            await anyio.to_thread.run_sync(self.index.remove, str(root))
+            raise PreviewError(f"The {runtime.name} preview could not start: {error}") from None
+        if runtime.name == "docker":
+            record.containers = handles
+        else:
+            record.processes = handles
+        await anyio.to_thread.run_sync(write_workspace_record, layout.preview, record)
+        await anyio.to_thread.run_sync(self.index.put, record)
+        if not params.detached:
+            self._attached.add(str(root))
+        self._follow_logs(record, runtime)
+        progress.report("Waiting for both servers to answer", 40)
+        try:
+            await self._wait_healthy(record, runtime, progress)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._stop_record(record)
+            raise
+        return PreviewStartResult(
+            frontend_url=record.frontend_url, backend_url=record.backend_url,
+            runtime=record.runtime or "local", message=f"Preview running with the {why}.",
+        )
+
+    async def _wait_healthy(self, record: PreviewRecord, runtime: Runtime, progress: Progress) -> None:
+        deadline = time.monotonic() + self.settings.preview_timeout
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            while True:
+                frontend = await _answers(client, record.frontend_url + "/")
+                backend = await _answers(client, record.backend_url + "/api/health")
+                if frontend and backend:
+                    return
+                alive = await anyio.to_thread.run_sync(runtime.alive, record)
+                dead = [role for role, up in alive.items() if not up]
+                if dead or time.monotonic() > deadline:
+                    lines = await anyio.to_thread.run_sync(runtime.tail, record, 30)
+                    shown = "\n".join(f"[{role}] {line}" for role, line in lines) or "(no output)"
+                    what = (
+                        f"the {' and '.join(dead)} server exited" if dead
+                        else f"no answer within {self.settings.preview_timeout:.0f} s"
+                        f" (frontend {'ok' if frontend else 'down'}, backend {'ok' if backend else 'down'})"
+                    )
+                    raise PreviewError(f"The preview did not start: {what}. Last log lines:\n{shown}")
+                progress.report(
+                    "Waiting for " + " and ".join(n for n, ok in (("the frontend", frontend), ("the backend", backend)) if not ok),
+                    60 if frontend or backend else 40,
+                )
+                await anyio.sleep(0.3)
+
+    # --- logs ------------------------------------------------------------------------------------
+
+    def _follow_logs(self, record: PreviewRecord, runtime: Runtime) -> None:
+        if self.on_log is None:
+            return
+        stop = threading.Event()
+        self._followers[record.workspace] = stop
+        loop = asyncio.get_running_loop()
+        on_log = self.on_log
+        for role in ("frontend", "backend"):
+
+            def emit(line: str, role: str = role) -> None:
+                loop.call_soon_threadsafe(on_log, record.workspace, role, line)
+
+            threading.Thread(
+                target=runtime.follow, args=(record, role, emit, stop), daemon=True, name=f"preview-log-{role}"
+            ).start()
+
+    async def logs(self, root: Path, lines: int) -> PreviewLogsResult:
+        record = await anyio.to_thread.run_sync(read_workspace_record, Layout(root).preview)
+        if record is None or record.runtime is None:
+            return PreviewLogsResult(lines=[])
+        tail = await anyio.to_thread.run_sync(self.runtimes[record.runtime].tail, record, lines)
+        return PreviewLogsResult(lines=[PreviewLogLine(role=role, line=line) for role, line in tail])  # type: ignore[arg-type]
+
+    # --- status and stop -------------------------------------------------------------------------
+
+    async def status(self, root: Path) -> PreviewStatusResult:
+        record = await anyio.to_thread.run_sync(read_workspace_record, Layout(root).preview)
+        if record is None or not record.running or record.runtime is None:
+            return PreviewStatusResult(running=False)
+        alive = await anyio.to_thread.run_sync(self.runtimes[record.runtime].alive, record)
+        return PreviewStatusResult(
+            running=all(alive.values()),
+            runtime=record.runtime,
+            frontend_url=record.frontend_url,
+            backend_url=record.backend_url,
+            health=await check_health(record),
+            detached=record.detached,
+        )
+
+    async def stop(self, root: Path) -> PreviewStopResult:
+        record = await anyio.to_thread.run_sync(read_workspace_record, Layout(root).preview)
+        if record is None or not record.running:
+            return PreviewStopResult(stopped=False, message="No preview is running for this workspace.")
+        await self._stop_record(record)
+        return PreviewStopResult(stopped=True, message=f"Stopped the preview ({record.frontend_url}, {record.backend_url}).")
+
+    async def _stop_record(self, record: PreviewRecord) -> None:
+        stop = self._followers.pop(record.workspace, None)
+        if stop is not None:
+            stop.set()
+        if record.runtime is not None:
+            await anyio.to_thread.run_sync(self.runtimes[record.runtime].stop, record)
+        stopped = record.model_copy(update={"running": False, "containers": {}, "processes": {}, "owner": None})
+        await anyio.to_thread.run_sync(write_workspace_record, Layout(Path(record.workspace)).preview, stopped)
+        await anyio.to_thread.run_sync(self.index.remove, record.workspace)
+        self._attached.discard(record.workspace)
+
+    # --- lifetime --------------------------------------------------------------------------------
+
+    async def shutdown(self) -> None:
+        """The editor session ends: stop the previews it started (not detached ones)."""
+        for workspace in list(self._attached):
+            record = await anyio.to_thread.run_sync(read_workspace_record, Layout(Path(workspace)).preview)
+            if record is not None and record.running and not record.detached:
+                await self._stop_record(record)
+
+    async def reap_orphans(self) -> list[str]:
+        """Stop previews whose owner died without stopping them (never detached ones); returns
+        their workspaces."""
+        local = self.runtimes["local"]
+        docker_runtime = self.runtimes["docker"]
+        assert isinstance(local, LocalRuntime) and isinstance(docker_runtime, DockerRuntime)
+        reaped = set(await anyio.to_thread.run_sync(local.reap_orphans, self.index))
+        if await anyio.to_thread.run_sync(docker_runtime.unavailable) is None:
+            reaped |= set(await anyio.to_thread.run_sync(docker_runtime.reap_orphans))
+        for record in await anyio.to_thread.run_sync(self.index.all):
+            if not record.detached and record.owner and not is_alive(record.owner):
+                await anyio.to_thread.run_sync(self.index.remove, record.workspace)
+                reaped.add(record.workspace)
+        for workspace in reaped:
+            path = Layout(Path(workspace)).preview
+            record = await anyio.to_thread.run_sync(read_workspace_record, path)
+            if record is not None and record.running:
+                stopped = record.model_copy(update={"running": False, "containers": {}, "processes": {}, "owner": None})
+                await anyio.to_thread.run_sync(write_workspace_record, path, stopped)
+        if reaped:
+            log.info("reaped %d orphaned preview(s): %s", len(reaped), ", ".join(sorted(reaped)))
+        return sorted(reaped)
