@@ -1,7 +1,8 @@
 """The prompt for one file, within a token budget (pure: file texts come in, messages go out).
 
 `{{context}}` holds the full text of the file's direct dependencies, then outlines of the other
-files written so far, then just the names of what did not fit. Whatever the project's size, the
+files written so far (most relevant first, within a share of the budget), then just the names of
+what did not fit. Whatever the project's size, the
 estimated prompt never exceeds the budget: the plan is condensed and then cut when it alone would.
 """
 
@@ -18,6 +19,9 @@ from server.llm.tokens import estimate_tokens, truncate_to_tokens
 
 # Chat formatting costs a few tokens per message on every provider.
 MESSAGE_OVERHEAD = 8
+# Outlines of files the file does not depend on are the least likely to matter: they may use at
+# most this share of the budget (the most relevant first), the rest are only named.
+OUTLINE_SHARE = 0.25
 NO_CONTEXT = "(no other files yet)\n"
 
 
@@ -118,8 +122,12 @@ def build_file_prompt(
             result.outlined.append(source.path)
         else:
             result.named.append(source.path)
+    outline_room = int(budget * OUTLINE_SHARE)
     for source in others:
-        if add(_fence(source.path, outline(source.path, source.text), "outline")):
+        section = _fence(source.path, outline(source.path, source.text), "outline")
+        cost = estimate_tokens(section)
+        if cost <= outline_room and add(section):
+            outline_room -= cost
             result.outlined.append(source.path)
         else:
             result.named.append(source.path)

@@ -85,13 +85,25 @@ class FileGenerator:
         return [p for p in self.plan.file_paths() if p in files and files[p].state in COMPLETE_STATES]
 
     def _others_order(self, path: str, candidates: list[str]) -> list[str]:
-        """Other files by relevance: same area (frontend/backend) first, then nearest step."""
+        """Other files by relevance: what the file depends on indirectly first, then files of the
+        same area (frontend/backend), nearest step first."""
+        ancestors = self._ancestors(path)
         area = PurePosixPath(path).parts[0]
         step = self._step_of.get(path, 0)
         return sorted(
             candidates,
-            key=lambda p: (PurePosixPath(p).parts[0] != area, abs(step - self._step_of.get(p, 0)), p),
+            key=lambda p: (p not in ancestors, PurePosixPath(p).parts[0] != area, abs(step - self._step_of.get(p, 0)), p),
         )
+
+    def _ancestors(self, path: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(self.dependencies.get(path, []))
+        while todo:
+            current = todo.pop()
+            if current not in seen:
+                seen.add(current)
+                todo.extend(self.dependencies.get(current, []))
+        return seen
 
     def _read_sources(self, paths: list[str]) -> list[SourceFile]:
         """Blocking: what is on disk is the truth (a user's edit is what the next file sees)."""
@@ -105,19 +117,25 @@ class FileGenerator:
     async def build_prompt(self, path: str, *, instructions: str | None = None, current: str | None = None) -> FilePrompt:
         direct = self.dependencies.get(path, [])
         written = [p for p in self._written() if p != path and p not in direct]
-        direct_sources = await anyio.to_thread.run_sync(self._read_sources, direct)
-        other_sources = await anyio.to_thread.run_sync(self._read_sources, self._others_order(path, written))
-        return build_file_prompt(
-            template=self._template,
-            path=path,
-            plan=self._plan_document,
-            request=self.session.store.state.request or "",
-            budget=self.prompt_budget,
-            direct=direct_sources,
-            others=other_sources,
-            instructions=instructions,
-            current=current,
-        )
+        others = self._others_order(path, written)
+        request = self.session.store.state.request or ""
+        budget = self.prompt_budget
+
+        def build() -> FilePrompt:
+            # Reading files and outlining them (tree-sitter) is work for a thread, not the loop.
+            return build_file_prompt(
+                template=self._template,
+                path=path,
+                plan=self._plan_document,
+                request=request,
+                budget=budget,
+                direct=self._read_sources(direct),
+                others=self._read_sources(others),
+                instructions=instructions,
+                current=current,
+            )
+
+        return await anyio.to_thread.run_sync(build)
 
     # --- one file ------------------------------------------------------------------------------
 
@@ -142,7 +160,11 @@ class FileGenerator:
     async def finish(self, flight: InFlight, answer_code: str, usage: Usage) -> FileResult:
         """Check the code parses and write it; BadAnswerError if it does not (the caller abandons)."""
         path = flight.path
-        problem = "the answer holds no code" if not answer_code.strip() else syntax_problem(path, answer_code)
+        problem = (
+            "the answer holds no code"
+            if not answer_code.strip()
+            else await anyio.to_thread.run_sync(syntax_problem, path, answer_code)
+        )
         if problem:
             raise BadAnswerError(f"{path}: {problem}", usage)
         if flight.preview.wrote:  # the merge base is what was last shown on disk

@@ -7,6 +7,7 @@ file written so far while keeping the full text for the direct dependencies.
 from __future__ import annotations
 
 import ast
+import hashlib
 from pathlib import PurePosixPath
 
 from tree_sitter import Node
@@ -17,7 +18,23 @@ MAX_TYPE_TEXT = 1200  # interfaces and type aliases are shown whole up to this m
 _BODY_TYPES = {"statement_block", "class_body"}
 
 
+_CACHE_SIZE = 4096
+_cache: dict[tuple[str, bytes], str] = {}
+
+
 def outline(path: str, source: str) -> str:
+    """Cached by content (the cache keeps outlines, not sources): every new file's prompt shows
+    the outlines of the files written before it."""
+    key = (path, hashlib.blake2b(source.encode("utf-8"), digest_size=16).digest())
+    cached = _cache.get(key)
+    if cached is None:
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        cached = _cache[key] = _outline(path, source)
+    return cached
+
+
+def _outline(path: str, source: str) -> str:
     if ts_kind(path):
         return _ts_outline(path, source)
     if PurePosixPath(path).suffix == ".py":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -67,6 +68,7 @@ class WorkspaceSession:
         self._plan_key: tuple[int, int] | None = None
         self.plan_error: str | None = None
         self._refreshing = anyio.Lock()
+        self._plan_lock = threading.Lock()
 
     # --- the plan ------------------------------------------------------------------------------
 
@@ -75,7 +77,12 @@ class WorkspaceSession:
 
     def load_plan(self) -> Plan | None:
         """The plan in plan.json, re-validated when the file changed. An invalid edit keeps the
-        last valid plan in use and sets `plan_error`. Blocking (small file)."""
+        last valid plan in use and sets `plan_error`. Blocking (small file); worker threads of
+        status and of a job may call it at once, hence the lock."""
+        with self._plan_lock:
+            return self._load_plan()
+
+    def _load_plan(self) -> Plan | None:
         try:
             info = self.layout.plan.stat()
         except FileNotFoundError:
