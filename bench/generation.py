@@ -62,7 +62,9 @@ async def generate_once(fake: FakeGroq, concurrency: int, probe: bool) -> dict[s
     async with DaemonClient(workspace, env=env) as client:
         pid = client._client._server.pid  # type: ignore[union-attr]
         started = time.perf_counter()
-        generating = asyncio.ensure_future(client.request(methods.GENERATE, {"concurrency": concurrency}))
+        generating = asyncio.ensure_future(
+            client.request(methods.GENERATE, {"concurrency": concurrency})
+        )
         while probe and not generating.done():
             begin = time.perf_counter()
             await client.request(methods.STATUS, {})
@@ -88,7 +90,9 @@ def critical_path_seconds(app: ScriptedApp) -> float:
     plan = Plan.model_validate(app.plan)
 
     def seconds(path: str) -> float:
-        return LATENCY.first_token_seconds + fake_tokens(fenced(path, app.files[path])) / (LATENCY.tokens_per_second or 1)
+        return LATENCY.first_token_seconds + fake_tokens(fenced(path, app.files[path])) / (
+            LATENCY.tokens_per_second or 1
+        )
 
     return sum(max(seconds(p) for p in step) for step in dag.steps(plan))
 
@@ -101,7 +105,9 @@ def dag_critical_path_seconds(app: ScriptedApp) -> float:
     finish: dict[str, float] = {}
     for step in dag.steps(plan):
         for path in step:
-            duration = LATENCY.first_token_seconds + fake_tokens(fenced(path, app.files[path])) / (LATENCY.tokens_per_second or 1)
+            duration = LATENCY.first_token_seconds + fake_tokens(fenced(path, app.files[path])) / (
+                LATENCY.tokens_per_second or 1
+            )
             finish[path] = max((finish[d] for d in deps[path]), default=0.0) + duration
     return max(finish.values())
 
@@ -114,15 +120,22 @@ def naive_prompt_tokens(app: ScriptedApp) -> int:
     total = 0
     for index, path in enumerate(order):
         earlier = [SourceFile(p, app.files[p]) for p in order[:index]]
-        prompt = build_file_prompt(template=template, path=path, plan=plan.to_document(), request="a synthetic benchmark app",
-                                   budget=10**9, direct=earlier, others=[])
+        prompt = build_file_prompt(
+            template=template,
+            path=path,
+            plan=plan.to_document(),
+            request="a synthetic benchmark app",
+            budget=10**9,
+            direct=earlier,
+            others=[],
+        )
         total += prompt.tokens
     return total
 
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 async def run(sequential: bool) -> dict[str, Any]:
@@ -143,7 +156,9 @@ async def run(sequential: bool) -> dict[str, Any]:
         "wall_seconds": round(parallel["wall_seconds"], 2),
         "wall_over_critical_path": round(parallel["wall_seconds"] / bound, 3),
         "dependency_chain_seconds": round(dag_critical_path_seconds(app), 2),
-        "wall_over_dependency_chain": round(parallel["wall_seconds"] / dag_critical_path_seconds(app), 3),
+        "wall_over_dependency_chain": round(
+            parallel["wall_seconds"] / dag_critical_path_seconds(app), 3
+        ),
         "prompt_tokens": sum(prompt_tokens),
         "naive_prompt_tokens": naive,
         "prompt_share_of_naive": round(sum(prompt_tokens) / naive, 3),
@@ -156,13 +171,21 @@ async def run(sequential: bool) -> dict[str, Any]:
     }
     if one_at_a_time is not None:
         figures["sequential_wall_seconds"] = round(one_at_a_time["wall_seconds"], 2)
-        figures["speedup_over_sequential"] = round(one_at_a_time["wall_seconds"] / parallel["wall_seconds"], 2)
+        figures["speedup_over_sequential"] = round(
+            one_at_a_time["wall_seconds"] / parallel["wall_seconds"], 2
+        )
     return figures
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--no-sequential", action="store_true", help="skip the one-file-at-a-time run (about 3 minutes)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--no-sequential",
+        action="store_true",
+        help="skip the one-file-at-a-time run (about 3 minutes)",
+    )
     args = parser.parse_args()
     figures = asyncio.run(run(sequential=not args.no_sequential))
     figures["measured"] = time.strftime("%Y-%m-%d")

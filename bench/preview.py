@@ -44,7 +44,10 @@ def forget_dependencies(workspace: Path, runtime: str) -> None:
     """Make the next start cold: no node_modules, no venv, no dependency volumes."""
     if runtime == "docker":
         client = docker.from_env()
-        for name in (f"stepforge-npm-{dependency_key(workspace, FRONTEND_LOCKS)}", f"stepforge-venv-{dependency_key(workspace, BACKEND_LOCKS)}"):
+        for name in (
+            f"stepforge-npm-{dependency_key(workspace, FRONTEND_LOCKS)}",
+            f"stepforge-venv-{dependency_key(workspace, BACKEND_LOCKS)}",
+        ):
             try:
                 client.volumes.get(name).remove(force=True)
             except docker.errors.NotFound:
@@ -85,7 +88,9 @@ async def run(runtimes: list[str], repeats: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runtime", choices=["docker", "local"], action="append")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()

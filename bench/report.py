@@ -23,31 +23,56 @@ def _verdict(ok: bool) -> str:
 
 def generation_section(g: dict) -> str:
     rows = [
-        ("Wall time / critical-path bound (sum of the slowest file of each step)",
-         f"{g['wall_seconds']} s / {g['critical_path_seconds']} s = **{g['wall_over_critical_path']}**", "≤ 1.2",
-         _verdict(g["wall_over_critical_path"] <= 1.2)),
-        ("Wall time / longest chain of `depends_on` (a tighter bound)",
-         f"{g['wall_seconds']} s / {g['dependency_chain_seconds']} s = {g['wall_over_dependency_chain']}", "(reported)", ""),
-        (f"Speed-up over one file at a time (concurrency {g['concurrency']} = widest step)",
-         f"{g.get('sequential_wall_seconds', '?')} s / {g['wall_seconds']} s = **{g.get('speedup_over_sequential', '?')}×**",
-         "≥ 4×", _verdict(g.get("speedup_over_sequential", 0) >= 4)),
-        ("Prompt tokens / naive (plan + every earlier file in full)",
-         f"{g['prompt_tokens']:,} / {g['naive_prompt_tokens']:,} = **{g['prompt_share_of_naive']:.1%}**", "≤ 30%",
-         _verdict(g["prompt_share_of_naive"] <= 0.30)),
-        ("Largest prompt / prompt budget", f"{g['largest_prompt_tokens']:,} / {g['prompt_budget']:,}", "≤ budget",
-         _verdict(g["largest_prompt_tokens"] <= g["prompt_budget"])),
-        (f"`stepforge/status` while generating ({g['status_requests']} requests)",
-         f"p50 {g['status_p50_ms']} ms, **p99 {g['status_p99_ms']} ms**", "p99 < 50 ms", _verdict(g["status_p99_ms"] < 50)),
-        ("Daemon resident memory during the run (max)", f"**{g['daemon_rss_max_mb']} MB**", "< 150 MB",
-         _verdict(g["daemon_rss_max_mb"] < 150)),
+        (
+            "Wall time / critical-path bound (sum of the slowest file of each step)",
+            f"{g['wall_seconds']} s / {g['critical_path_seconds']} s = **{g['wall_over_critical_path']}**",
+            "≤ 1.2",
+            _verdict(g["wall_over_critical_path"] <= 1.2),
+        ),
+        (
+            "Wall time / longest chain of `depends_on` (a tighter bound)",
+            f"{g['wall_seconds']} s / {g['dependency_chain_seconds']} s = {g['wall_over_dependency_chain']}",
+            "(reported)",
+            "",
+        ),
+        (
+            f"Speed-up over one file at a time (concurrency {g['concurrency']} = widest step)",
+            f"{g.get('sequential_wall_seconds', '?')} s / {g['wall_seconds']} s = **{g.get('speedup_over_sequential', '?')}x**",
+            "≥ 4x",
+            _verdict(g.get("speedup_over_sequential", 0) >= 4),
+        ),
+        (
+            "Prompt tokens / naive (plan + every earlier file in full)",
+            f"{g['prompt_tokens']:,} / {g['naive_prompt_tokens']:,} = **{g['prompt_share_of_naive']:.1%}**",
+            "≤ 30%",
+            _verdict(g["prompt_share_of_naive"] <= 0.30),
+        ),
+        (
+            "Largest prompt / prompt budget",
+            f"{g['largest_prompt_tokens']:,} / {g['prompt_budget']:,}",
+            "≤ budget",
+            _verdict(g["largest_prompt_tokens"] <= g["prompt_budget"]),
+        ),
+        (
+            f"`stepforge/status` while generating ({g['status_requests']} requests)",
+            f"p50 {g['status_p50_ms']} ms, **p99 {g['status_p99_ms']} ms**",
+            "p99 < 50 ms",
+            _verdict(g["status_p99_ms"] < 50),
+        ),
+        (
+            "Daemon resident memory during the run (max)",
+            f"**{g['daemon_rss_max_mb']} MB**",
+            "< 150 MB",
+            _verdict(g["daemon_rss_max_mb"] < 150),
+        ),
     ]
     table = "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows)
     return f"""## Generation
 
 Command: `.venv/bin/python -m bench.generation` (about 4 minutes; `--no-sequential` skips the
-one-file-at-a-time run). Measured {g['measured']} on {g['machine']}.
+one-file-at-a-time run). Measured {g["measured"]} on {g["machine"]}.
 
-A synthetic plan of {g['files']} TypeScript modules in {g['steps']} steps (each importing 2 modules of the
+A synthetic plan of {g["files"]} TypeScript modules in {g["steps"]} steps (each importing 2 modules of the
 previous step, named in `depends_on`), answered by the project's fake Groq server with its latency
 model: 0.3 s to the first token, 400 tokens/s, answers of 300-1500 tokens. A real daemon over stdio
 plans, then generates; a client asks `stepforge/status` every 20 ms meanwhile and samples the
@@ -72,7 +97,7 @@ def preview_section(p: dict) -> str:
     return f"""## Preview start
 
 Command: `.venv/bin/python -m bench.preview` (needs the images: `stepforge images build`).
-Measured {p['measured']} on {p['machine']}.
+Measured {p["measured"]} on {p["machine"]}.
 
 From the `stepforge/preview/start` request to its answer, which comes when both URLs answer HTTP 200
 (the benchmark checks them again). Cold: no dependencies installed (docker: the dependency volumes
@@ -86,8 +111,10 @@ dependencies cached, the second and later starts.
 
 
 def main() -> None:
-    sections = ["# Benchmarks\n\nFigures written by `.venv/bin/python -m bench.report` from `bench/results/*.json`;\n"
-                "each section names the command that measures it.\n"]
+    sections = [
+        "# Benchmarks\n\nFigures written by `.venv/bin/python -m bench.report` from `bench/results/*.json`;\n"
+        "each section names the command that measures it.\n"
+    ]
     generation = _load("generation")
     preview = _load("preview")
     if generation:

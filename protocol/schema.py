@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from protocol.methods import NOTIFICATIONS, REQUESTS
 from protocol.plan import Plan
@@ -22,7 +22,7 @@ SCHEMA_PATH = Path(__file__).with_name("stepforge.schema.json")
 
 
 def build_schema() -> dict[str, Any]:
-    entries: list[tuple[type[BaseModel], str]] = [(Plan, "validation")]
+    entries: list[tuple[type[BaseModel], JsonSchemaMode]] = [(Plan, "validation")]
     for method in REQUESTS.values():
         entries += [(method.params, "validation"), (method.result, "serialization")]
     entries += [(model, "serialization") for model in NOTIFICATIONS.values()]

@@ -43,6 +43,7 @@ from server.generation.service import GenerationRun, RunOptions
 from server.llm import LLMClient
 from server.planning.naming import project_name
 from server.planning.planner import Planner, plan_document
+from server.preview.records import Role
 from server.preview.service import PreviewService
 from server.progress import Progress
 from server.status import build_status
@@ -98,8 +99,9 @@ class StepForge:
     def _on_file_status(self, notification: FileStatusNotification) -> None:
         self.notify(methods.FILE_STATUS, notification)
 
-    def _on_preview_log(self, workspace: str, role: str, line: str) -> None:
-        self.notify(methods.PREVIEW_LOG, PreviewLogNotification(workspace=workspace, role=role, line=line))  # type: ignore[arg-type]
+    def _on_preview_log(self, workspace: str, role: Role, line: str) -> None:
+        notification = PreviewLogNotification(workspace=workspace, role=role, line=line)
+        self.notify(methods.PREVIEW_LOG, notification)
 
     def start_background(self, work: Callable[[], Any]) -> None:
         """Run a coroutine in the background; a failure is logged, never lost."""
@@ -145,7 +147,9 @@ class StepForge:
         before = session.current_plan
         plan = await anyio.to_thread.run_sync(session.load_plan)
         if session.plan_error:
-            self.warn(f"{session.layout.plan} has problems; the last valid plan stays in use.\n{session.plan_error}")
+            self.warn(
+                f"{session.layout.plan} has problems; the last valid plan stays in use.\n{session.plan_error}"
+            )
             return
         if plan is None or plan == before:
             return
@@ -169,13 +173,17 @@ class StepForge:
                 template_paths=template_paths(),
                 exists=session.exists,
             )
-            name = store.state.project_name or project_name(answer.plan.project_name, params.request)
+            name = store.state.project_name or project_name(
+                answer.plan.project_name, params.request
+            )
             plan = answer.plan.model_copy(update={"project_name": name})
             progress.report("Writing .stepforge/plan.json", 90)
             layout = session.layout
             if layout.plan.exists():
                 previous = await anyio.to_thread.run_sync(layout.plan.read_bytes)
-                await anyio.to_thread.run_sync(atomic_write, layout.meta / "plan.previous.json", previous)
+                await anyio.to_thread.run_sync(
+                    atomic_write, layout.meta / "plan.previous.json", previous
+                )
             await anyio.to_thread.run_sync(atomic_write, layout.plan, plan_document(plan))
             session.set_plan(plan)
             store.state.project_name = name
@@ -217,7 +225,9 @@ class StepForge:
 
     # --- stepforge/generate --------------------------------------------------------------------
 
-    async def generate(self, root: Path, params: GenerateParams, progress: Progress) -> GenerateResult:
+    async def generate(
+        self, root: Path, params: GenerateParams, progress: Progress
+    ) -> GenerateResult:
         session = self.session(root)
         async with session.exclusive("generate") as store:
             plan = await anyio.to_thread.run_sync(session.require_plan)
@@ -252,7 +262,9 @@ class StepForge:
 
     # --- stepforge/regenerateFile, resolveConflict, conflictDetails ----------------------------
 
-    async def regenerate_file(self, root: Path, params: RegenerateFileParams, progress: Progress) -> RegenerateFileResult:
+    async def regenerate_file(
+        self, root: Path, params: RegenerateFileParams, progress: Progress
+    ) -> RegenerateFileResult:
         session = self.session(root)
         async with session.exclusive("regenerate"):
             plan = await anyio.to_thread.run_sync(session.require_plan)
@@ -261,19 +273,29 @@ class StepForge:
                 await register(session, plan)
         return result
 
-    async def resolve_conflict(self, root: Path, params: ResolveConflictParams) -> ResolveConflictResult:
+    async def resolve_conflict(
+        self, root: Path, params: ResolveConflictParams
+    ) -> ResolveConflictResult:
         session = self.session(root)
         async with session.exclusive("resolve"):
             return await resolve_conflict(session, params)
 
-    async def conflict_details(self, root: Path, params: ConflictDetailsParams) -> ConflictDetailsResult:
+    async def conflict_details(
+        self, root: Path, params: ConflictDetailsParams
+    ) -> ConflictDetailsResult:
         session = self.session(root)
-        state = session.store.state if session.job else await anyio.to_thread.run_sync(session.current_state)
+        state = (
+            session.store.state
+            if session.job
+            else await anyio.to_thread.run_sync(session.current_state)
+        )
         return await conflict_details(session, state, params.conflict_id)
 
     # --- preview -------------------------------------------------------------------------------
 
-    async def preview_start(self, root: Path, params: PreviewStartParams, progress: Progress) -> PreviewStartResult:
+    async def preview_start(
+        self, root: Path, params: PreviewStartParams, progress: Progress
+    ) -> PreviewStartResult:
         return await self.previews.start(root, params, progress)
 
     async def preview_stop(self, root: Path) -> PreviewStopResult:

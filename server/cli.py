@@ -35,12 +35,18 @@ def _workspace_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="stepforge", description="Turn a one-line request into a running web app.")
+    parser = argparse.ArgumentParser(
+        prog="stepforge", description="Turn a one-line request into a running web app."
+    )
     parser.add_argument("--version", action="version", version=f"stepforge {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the daemon (LSP over stdio, or TCP)")
-    serve.add_argument("--tcp", metavar="[HOST:]PORT", help="listen on TCP instead of stdio (host defaults to 127.0.0.1)")
+    serve.add_argument(
+        "--tcp",
+        metavar="[HOST:]PORT",
+        help="listen on TCP instead of stdio (host defaults to 127.0.0.1)",
+    )
 
     plan = commands.add_parser("plan", help="ask the LLM for a plan and store it in the workspace")
     plan.add_argument("request", help='what to build, e.g. "a task manager with a dashboard"')
@@ -52,14 +58,26 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="generate every planned file that is not done")
     _workspace_arg(generate)
     _generate_args(generate)
-    generate.add_argument("--only", nargs="+", metavar="PATH", help="generate just these planned files")
-    generate.add_argument("--force", action="store_true", help="regenerate files that are done (your edits are merged)")
+    generate.add_argument(
+        "--only", nargs="+", metavar="PATH", help="generate just these planned files"
+    )
+    generate.add_argument(
+        "--force",
+        action="store_true",
+        help="regenerate files that are done (your edits are merged)",
+    )
 
-    regenerate = commands.add_parser("regenerate", help="regenerate one planned file, keeping your edits")
+    regenerate = commands.add_parser(
+        "regenerate", help="regenerate one planned file, keeping your edits"
+    )
     regenerate.add_argument("path", help="the planned file (relative to the workspace)")
     _workspace_arg(regenerate)
-    regenerate.add_argument("--instructions", "-i", help='what to change, e.g. "make the table sortable"')
-    regenerate.add_argument("--force", action="store_true", help="recreate the file if you deleted it")
+    regenerate.add_argument(
+        "--instructions", "-i", help='what to change, e.g. "make the table sortable"'
+    )
+    regenerate.add_argument(
+        "--force", action="store_true", help="recreate the file if you deleted it"
+    )
 
     resolve = commands.add_parser("resolve", help="settle a conflict left by a regeneration")
     resolve.add_argument("conflict_id", help="the conflict id (`stepforge status` lists them)")
@@ -67,28 +85,47 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--choice", required=True, choices=["mine", "generated", "merged"])
     resolve.add_argument("--content-file", type=Path, help="the merged text, for --choice merged")
 
-    preview = commands.add_parser("preview", help="run the app: frontend and backend, in containers or locally")
+    preview = commands.add_parser(
+        "preview", help="run the app: frontend and backend, in containers or locally"
+    )
     preview.add_argument("action", choices=["start", "stop", "status", "logs"])
     _workspace_arg(preview)
-    preview.add_argument("--runtime", choices=["docker", "local"], help="default: docker when an engine answers")
+    preview.add_argument(
+        "--runtime", choices=["docker", "local"], help="default: docker when an engine answers"
+    )
     preview.add_argument("--lines", type=int, default=200, help="log lines to show (logs)")
 
-    images = commands.add_parser("images", help="build the preview's base images offline (needs root)")
+    images = commands.add_parser(
+        "images", help="build the preview's base images offline (needs root)"
+    )
     images.add_argument("action", choices=["build"])
     images.add_argument("--force", action="store_true", help="rebuild even if they exist")
 
     new = commands.add_parser("new", help="plan and generate a new project in a new folder")
-    new.add_argument("request", help='what to build, e.g. "a task manager with a dashboard and charts"')
-    new.add_argument("--parent", type=Path, default=Path.cwd(), help="where the project folder is created (default: here)")
+    new.add_argument(
+        "request", help='what to build, e.g. "a task manager with a dashboard and charts"'
+    )
+    new.add_argument(
+        "--parent",
+        type=Path,
+        default=Path.cwd(),
+        help="where the project folder is created (default: here)",
+    )
     new.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
-    new.add_argument("--preview", action="store_true", help="start the preview when the app is generated")
+    new.add_argument(
+        "--preview", action="store_true", help="start the preview when the app is generated"
+    )
     _generate_args(new)
     return parser
 
 
 def _generate_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--concurrency", type=int, metavar="N", help="files generated at once (default 4)")
-    parser.add_argument("--single-shot", action="store_true", help="ask for the whole app in one answer first")
+    parser.add_argument(
+        "--concurrency", type=int, metavar="N", help="files generated at once (default 4)"
+    )
+    parser.add_argument(
+        "--single-shot", action="store_true", help="ask for the whole app in one answer first"
+    )
 
 
 def _tcp_address(value: str) -> tuple[str, int]:
@@ -115,17 +152,23 @@ def serve(tcp: str | None) -> int:
 # --- client commands ---------------------------------------------------------------------------
 
 
-Command = Callable[[DaemonClient, argparse.Namespace, Console], Awaitable[tuple[dict[str, Any], int]]]
+Command = Callable[
+    [DaemonClient, argparse.Namespace, Console], Awaitable[tuple[dict[str, Any], int]]
+]
 
 
-async def cmd_plan(client: DaemonClient, args: argparse.Namespace, console: Console) -> tuple[dict[str, Any], int]:
+async def cmd_plan(
+    client: DaemonClient, args: argparse.Namespace, console: Console
+) -> tuple[dict[str, Any], int]:
     with console.progress("Planning") as progress:
         result = await client.request(methods.PLAN, {"request": args.request}, progress)
     console.plan_summary(result)
     return result, EXIT_OK
 
 
-async def cmd_status(client: DaemonClient, args: argparse.Namespace, console: Console) -> tuple[dict[str, Any], int]:
+async def cmd_status(
+    client: DaemonClient, args: argparse.Namespace, console: Console
+) -> tuple[dict[str, Any], int]:
     result = await client.request(methods.STATUS, {})
     console.status_table(result)
     return result, EXIT_OK
@@ -151,14 +194,18 @@ def generate_exit_code(result: dict[str, Any]) -> int:
     return EXIT_CONFLICT if result.get("conflicts") else EXIT_OK
 
 
-async def cmd_generate(client: DaemonClient, args: argparse.Namespace, console: Console) -> tuple[dict[str, Any], int]:
+async def cmd_generate(
+    client: DaemonClient, args: argparse.Namespace, console: Console
+) -> tuple[dict[str, Any], int]:
     with console.progress("Generating") as progress:
         result = await client.request(methods.GENERATE, _generate_params(args), progress)
     console.generate_summary(result)
     return result, generate_exit_code(result)
 
 
-async def cmd_regenerate(client: DaemonClient, args: argparse.Namespace, console: Console) -> tuple[dict[str, Any], int]:
+async def cmd_regenerate(
+    client: DaemonClient, args: argparse.Namespace, console: Console
+) -> tuple[dict[str, Any], int]:
     params: dict[str, Any] = {"path": args.path, "force": args.force}
     if args.instructions:
         params["instructions"] = args.instructions
@@ -169,7 +216,9 @@ async def cmd_regenerate(client: DaemonClient, args: argparse.Namespace, console
     return result, code
 
 
-async def cmd_resolve(client: DaemonClient, args: argparse.Namespace, console: Console) -> tuple[dict[str, Any], int]:
+async def cmd_resolve(
+    client: DaemonClient, args: argparse.Namespace, console: Console
+) -> tuple[dict[str, Any], int]:
     params: dict[str, Any] = {"conflictId": args.conflict_id, "choice": args.choice}
     if args.content_file is not None:
         params["content"] = args.content_file.read_text(encoding="utf-8")
@@ -178,7 +227,9 @@ async def cmd_resolve(client: DaemonClient, args: argparse.Namespace, console: C
     return result, EXIT_OK
 
 
-async def cmd_preview(client: DaemonClient, args: argparse.Namespace, console: Console) -> tuple[dict[str, Any], int]:
+async def cmd_preview(
+    client: DaemonClient, args: argparse.Namespace, console: Console
+) -> tuple[dict[str, Any], int]:
     if args.action == "start":
         # Started from the command line, a preview outlives the command (stop it with `preview stop`).
         params: dict[str, Any] = {"detached": True}
@@ -186,7 +237,9 @@ async def cmd_preview(client: DaemonClient, args: argparse.Namespace, console: C
             params["runtime"] = args.runtime
         with console.progress("Preview") as progress:
             result = await client.request(methods.PREVIEW_START, params, progress)
-        console.say(f"{result['message']}\nFrontend: {result['frontendUrl']}\nBackend:  {result['backendUrl']}")
+        console.say(
+            f"{result['message']}\nFrontend: {result['frontendUrl']}\nBackend:  {result['backendUrl']}"
+        )
         return result, EXIT_OK
     if args.action == "stop":
         result = await client.request(methods.PREVIEW_STOP, {})
@@ -274,7 +327,9 @@ async def run_new(args: argparse.Namespace) -> int:
             with console.progress("Generating") as progress:
                 generated = await client.request(methods.GENERATE, _generate_params(args), progress)
     except DaemonError as error:
-        console.error(f"{error.message}\nThe project is in {folder}: `stepforge generate --workspace {folder}` resumes.")
+        console.error(
+            f"{error.message}\nThe project is in {folder}: `stepforge generate --workspace {folder}` resumes."
+        )
         return exit_code_for(error)
     console.generate_summary(generated)
     console.say(f"Project: {folder}")
@@ -284,11 +339,15 @@ async def run_new(args: argparse.Namespace) -> int:
         try:
             async with DaemonClient(folder, on_notification=console.notification) as client:
                 with console.progress("Preview") as progress:
-                    results["preview"] = await client.request(methods.PREVIEW_START, {"detached": True}, progress)
+                    results["preview"] = await client.request(
+                        methods.PREVIEW_START, {"detached": True}, progress
+                    )
         except DaemonError as error:
             console.error(error.message)
             return exit_code_for(error)
-        console.say(f"Frontend: {results['preview']['frontendUrl']}\nBackend:  {results['preview']['backendUrl']}")
+        console.say(
+            f"Frontend: {results['preview']['frontendUrl']}\nBackend:  {results['preview']['backendUrl']}"
+        )
     if args.json:
         print(json.dumps(results, indent=2))
     return code
@@ -297,7 +356,9 @@ async def run_new(args: argparse.Namespace) -> int:
 def build_images(force: bool) -> int:
     script = Path(__file__).parent / "preview" / "images" / "build-images.sh"
     env = {**os.environ, "PYTHON": sys.executable}
-    return subprocess.run(["bash", str(script), *(["--force"] if force else [])], env=env, check=False).returncode
+    return subprocess.run(
+        ["bash", str(script), *(["--force"] if force else [])], env=env, check=False
+    ).returncode
 
 
 def main(argv: list[str] | None = None) -> int:

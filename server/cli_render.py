@@ -32,7 +32,11 @@ class Console:
             last: list[str] = []
 
             def plain(kind: str, message: str | None, percentage: int | None) -> None:
-                line = f"[{percentage:3d}%] {message}" if percentage is not None else f"       {message}"
+                line = (
+                    f"[{percentage:3d}%] {message}"
+                    if percentage is not None
+                    else f"       {message}"
+                )
                 if message and line not in last:
                     last[:] = [line]
                     print(line, file=sys.stderr, flush=True)
@@ -71,7 +75,12 @@ class Console:
     def notification(self, method: str, params: dict[str, Any]) -> None:
         if method == "window/showMessage":
             self.line(f"stepforge: {params.get('message')}")
-        elif method == "stepforge/fileStatus" and params.get("state") in ("done", "failed", "skipped", "conflict"):
+        elif method == "stepforge/fileStatus" and params.get("state") in (
+            "done",
+            "failed",
+            "skipped",
+            "conflict",
+        ):
             reason = f" ({params['reason']})" if params.get("reason") else ""
             self.line(f"  {params['state']:<9} {params['path']}{reason}")
 
@@ -88,27 +97,38 @@ class Console:
         plan = result["plan"]
         files = [f for group in plan.get("files", {}).values() for f in group]
         usage = result.get("usage", {})
-        self.say(f"Planned {result['projectName']}: {len(files)} files in "
-                 f"{len(plan.get('implementation_order', []))} steps, {len(plan.get('routes', []))} routes, "
-                 f"{len(plan.get('api_endpoints', []))} API endpoints.")
+        self.say(
+            f"Planned {result['projectName']}: {len(files)} files in "
+            f"{len(plan.get('implementation_order', []))} steps, {len(plan.get('routes', []))} routes, "
+            f"{len(plan.get('api_endpoints', []))} API endpoints."
+        )
         for route in plan.get("routes", []):
             self.say(f"  {route['path']:<20} {route['label']} ({route.get('group', 'Overview')})")
         for note in result.get("notes", []):
             self.say(f"  note: {note}")
         self.say(f"Plan: {result['planPath']}")
-        self.say(f"Tokens: {usage.get('promptTokens', 0)} prompt, {usage.get('completionTokens', 0)} completion "
-                 f"in {result.get('attempts', 1)} attempt(s).")
+        self.say(
+            f"Tokens: {usage.get('promptTokens', 0)} prompt, {usage.get('completionTokens', 0)} completion "
+            f"in {result.get('attempts', 1)} attempt(s)."
+        )
 
     def status_table(self, result: dict[str, Any]) -> None:
         if self.json_output:
             return
         if not result.get("planPresent"):
-            self.say(f"{result['workspace']}: no plan yet." + (f"\n{result['planError']}" if result.get("planError") else ""))
+            self.say(
+                f"{result['workspace']}: no plan yet."
+                + (f"\n{result['planError']}" if result.get("planError") else "")
+            )
             return
-        self.say(f"{result.get('projectName') or result['workspace']}"
-                 + ("  (generating)" if result.get("generating") else ""))
+        self.say(
+            f"{result.get('projectName') or result['workspace']}"
+            + ("  (generating)" if result.get("generating") else "")
+        )
         if result.get("planError"):
-            self.say(f"plan.json has problems (the last valid plan is used):\n{result['planError']}")
+            self.say(
+                f"plan.json has problems (the last valid plan is used):\n{result['planError']}"
+            )
         table = Table(show_header=True, header_style="bold", box=None)
         table.add_column("state")
         table.add_column("file")
@@ -117,31 +137,43 @@ class Console:
         for entry in result.get("files", []):
             usage = entry.get("usage", {})
             tokens = usage.get("promptTokens", 0) + usage.get("completionTokens", 0)
-            table.add_row(entry["state"], entry["path"], str(tokens or ""), entry.get("reason") or "")
+            table.add_row(
+                entry["state"], entry["path"], str(tokens or ""), entry.get("reason") or ""
+            )
         self.out.print(table)
         counts = Counter(result.get("counts", {}))
         self.say(", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
         changes = result.get("planChanges", {})
         if changes.get("added") or changes.get("dropped"):
-            self.say(f"Plan changes: {len(changes.get('added', []))} added, {len(changes.get('dropped', []))} dropped.")
+            self.say(
+                f"Plan changes: {len(changes.get('added', []))} added, {len(changes.get('dropped', []))} dropped."
+            )
         for conflict in result.get("conflicts", []):
             self.say(f"Conflict {conflict['conflictId']}: {conflict['path']}")
         usage = result.get("usage", {})
-        self.say(f"Tokens so far: {usage.get('promptTokens', 0)} prompt, {usage.get('completionTokens', 0)} completion, {usage.get('calls', 0)} calls.")
+        self.say(
+            f"Tokens so far: {usage.get('promptTokens', 0)} prompt, {usage.get('completionTokens', 0)} completion, {usage.get('calls', 0)} calls."
+        )
 
     def generate_summary(self, result: dict[str, Any]) -> None:
         usage = result.get("usage", {})
-        self.say(f"Generated {len(result['written'])} files, {len(result['failed'])} failed, "
-                 f"{len(result['skipped'])} skipped, {len(result.get('conflicts', []))} conflicts "
-                 f"in {result.get('elapsedSeconds', 0):.1f} s.")
+        self.say(
+            f"Generated {len(result['written'])} files, {len(result['failed'])} failed, "
+            f"{len(result['skipped'])} skipped, {len(result.get('conflicts', []))} conflicts "
+            f"in {result.get('elapsedSeconds', 0):.1f} s."
+        )
         for issue in result["failed"]:
             self.say(f"  failed  {issue['path']}: {issue['reason']}")
         for issue in result["skipped"]:
             self.say(f"  skipped {issue['path']}: {issue['reason']}")
         for conflict in result.get("conflicts", []):
-            self.say(f"  conflict {conflict['path']} (resolve with conflict id {conflict['conflictId']})")
-        self.say(f"Tokens: {usage.get('promptTokens', 0)} prompt, {usage.get('completionTokens', 0)} completion "
-                 f"in {usage.get('calls', 0)} calls.")
+            self.say(
+                f"  conflict {conflict['path']} (resolve with conflict id {conflict['conflictId']})"
+            )
+        self.say(
+            f"Tokens: {usage.get('promptTokens', 0)} prompt, {usage.get('completionTokens', 0)} completion "
+            f"in {usage.get('calls', 0)} calls."
+        )
 
     def preview_status(self, result: dict[str, Any]) -> None:
         if not result.get("running"):
@@ -149,6 +181,8 @@ class Console:
             return
         health = result.get("health") or {}
         state = {True: "answers", False: "does not answer"}
-        self.say(f"Preview running ({result['runtime']}{', detached' if result.get('detached') else ''})")
+        self.say(
+            f"Preview running ({result['runtime']}{', detached' if result.get('detached') else ''})"
+        )
         self.say(f"Frontend: {result['frontendUrl']} ({state[bool(health.get('frontend'))]})")
         self.say(f"Backend:  {result['backendUrl']} ({state[bool(health.get('backend'))]})")

@@ -54,7 +54,9 @@ class DaemonClient:
         self.on_notification = on_notification
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=40)
         self._progress: dict[str, ProgressCallback] = {}
-        self._client = LanguageClient("stepforge-cli", __version__, converter_factory=json_converter)
+        self._client = LanguageClient(
+            "stepforge-cli", __version__, converter_factory=json_converter
+        )
         self._stderr_task: asyncio.Task[None] | None = None
         self._register()
 
@@ -66,7 +68,11 @@ class DaemonClient:
             callback = self._progress.get(str(params.token))
             value = params.value if isinstance(params.value, dict) else {}
             if callback is not None:
-                callback(value.get("kind", ""), value.get("message") or value.get("title"), value.get("percentage"))
+                callback(
+                    value.get("kind", ""),
+                    value.get("message") or value.get("title"),
+                    value.get("percentage"),
+                )
 
         @client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
         def create_progress(params: types.WorkDoneProgressCreateParams) -> None:
@@ -75,7 +81,9 @@ class DaemonClient:
         @client.feature(types.WINDOW_SHOW_MESSAGE)
         def show_message(params: types.ShowMessageParams) -> None:
             if self.on_notification:
-                self.on_notification("window/showMessage", {"type": int(params.type), "message": params.message})
+                self.on_notification(
+                    "window/showMessage", {"type": int(params.type), "message": params.message}
+                )
 
         @client.feature(types.WINDOW_LOG_MESSAGE)
         def log_message(params: types.LogMessageParams) -> None:
@@ -108,7 +116,9 @@ class DaemonClient:
                 )
             )
         except Exception as error:
-            raise DaemonError(f"The StepForge daemon did not start: {error}\n{self.stderr_text()}") from error
+            raise DaemonError(
+                f"The StepForge daemon did not start: {error}\n{self.stderr_text()}"
+            ) from error
         self._client.initialized(types.InitializedParams())
         return self
 

@@ -58,12 +58,20 @@ class Settings(BaseModel):
     file_attempts: int = Field(default=3, ge=1, le=10)
     continuations: int = Field(default=4, ge=0, le=20)
     llm_retries: int = Field(default=5, ge=0, le=20)
-    retry_backoff: float = Field(default=0.5, gt=0, description="First retry wait, doubling to 8 s.")
+    retry_backoff: float = Field(
+        default=0.5, gt=0, description="First retry wait, doubling to 8 s."
+    )
     stall_timeout: float = Field(default=60.0, gt=0, description="Seconds without a byte.")
-    call_deadline: float = Field(default=600.0, gt=0, description="Seconds for one call, retries included.")
-    watch: bool = Field(default=True, description="Watch the workspace for the user's edits (editors).")
+    call_deadline: float = Field(
+        default=600.0, gt=0, description="Seconds for one call, retries included."
+    )
+    watch: bool = Field(
+        default=True, description="Watch the workspace for the user's edits (editors)."
+    )
     preview_runtime: Literal["auto", "docker", "local"] = "auto"
-    preview_timeout: float = Field(default=300.0, gt=0, description="Seconds for both servers to answer.")
+    preview_timeout: float = Field(
+        default=300.0, gt=0, description="Seconds for both servers to answer."
+    )
     frontend_image: str = "stepforge-frontend:1"
     backend_image: str = "stepforge-backend:1"
     container_env: dict[str, str] = Field(default_factory=dict)
@@ -146,7 +154,7 @@ def load_settings(
         try:
             return Settings.model_validate(raw), warnings
         except ValidationError as error:
-            first_problem = {}
+            first_problem: dict[str, Any] = {}
             for problem in error.errors():
                 first_problem.setdefault(str(problem["loc"][0]) if problem["loc"] else "", problem)
             if not set(first_problem) <= set(raw):  # not a per-field error: nothing to drop

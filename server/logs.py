@@ -61,7 +61,9 @@ class LspLogHandler(logging.Handler):
             return
         if self.server.protocol.writer is None:
             return
-        level = next((t for lvl, t in self._LEVELS.items() if record.levelno >= lvl), types.MessageType.Log)
+        level = next(
+            (t for lvl, t in self._LEVELS.items() if record.levelno >= lvl), types.MessageType.Log
+        )
         params = types.LogMessageParams(type=level, message=self.format(record))
         if threading.current_thread() is not threading.main_thread():
             # The protocol's writer belongs to the event loop (the main thread).

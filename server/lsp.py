@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 
 class StepForgeProtocol(LanguageServerProtocol):
     @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
-    async def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams) -> Any:
+    async def lsp_workspace__execute_command(  # type: ignore[override]  # async on purpose
+        self, params: types.ExecuteCommandParams
+    ) -> Any:
         """Run a command as this request's own task, so `$/cancelRequest` reaches it (pygls's
         built-in runs it as a separate future that a cancel does not stop)."""
         handler = self.fm.commands.get(params.command)
@@ -59,7 +61,10 @@ class StepForgeProtocol(LanguageServerProtocol):
 class StepForgeServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__(
-            "stepforge", __version__, protocol_cls=StepForgeProtocol, converter_factory=json_converter
+            "stepforge",
+            __version__,
+            protocol_cls=StepForgeProtocol,
+            converter_factory=json_converter,
         )
         self.app: StepForge | None = None
         self.pending_messages: list[str] = []
@@ -68,7 +73,9 @@ class StepForgeServer(LanguageServer):
         self.protocol.notify(method, payload.to_wire())
 
     def show_warning(self, message: str) -> None:
-        self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
+        self.window_show_message(
+            types.ShowMessageParams(type=types.MessageType.Warning, message=message)
+        )
 
     def root(self, requested: str | None) -> Path:
         """The request's workspace, else the LSP root, else the first workspace folder."""
@@ -124,7 +131,9 @@ class LspProgress:
         return self.server.work_done_progress.tokens.get(self.token)
 
 
-async def _open_progress(server: StepForgeServer, token: types.ProgressToken | None) -> LspProgress | None:
+async def _open_progress(
+    server: StepForgeServer, token: types.ProgressToken | None
+) -> LspProgress | None:
     """The client's token, else one the server creates if the client can show progress."""
     if token is None:
         capabilities = server.client_capabilities
@@ -178,7 +187,9 @@ def _parse(model: type[WorkspaceParams], raw: Any, method: str) -> WorkspacePara
         raise JsonRpcInvalidParams(f"Invalid params for {method}: {problems}") from None
 
 
-def make_handler(server: StepForgeServer, method: str, endpoint: Endpoint) -> Callable[[Any], Awaitable[Any]]:
+def make_handler(
+    server: StepForgeServer, method: str, endpoint: Endpoint
+) -> Callable[[Any], Awaitable[Any]]:
     params_model = methods.REQUESTS[method].params
 
     async def handle(raw: Any) -> Any:
@@ -202,7 +213,9 @@ def make_handler(server: StepForgeServer, method: str, endpoint: Endpoint) -> Ca
             outcome = "Done"
             return result.model_dump(mode="json", by_alias=True, exclude_none=True)
         except StepForgeError as error:
-            raise JsonRpcException(message=error.message, code=error.code, data=error.data) from None
+            raise JsonRpcException(
+                message=error.message, code=error.code, data=error.data
+            ) from None
         except (asyncio.CancelledError, anyio.get_cancelled_exc_class()):
             outcome = "Cancelled"
             raise
@@ -217,20 +230,34 @@ def make_handler(server: StepForgeServer, method: str, endpoint: Endpoint) -> Ca
 
 def endpoints() -> dict[str, Endpoint]:
     return {
-        methods.PLAN: Endpoint("StepForge: planning", lambda app, root, p, progress: app.plan(root, p, progress)),
-        methods.STATUS: Endpoint(None, lambda app, root, p, progress: app.status(root)),
-        methods.GENERATE: Endpoint("StepForge: generating", lambda app, root, p, progress: app.generate(root, p, progress)),
-        methods.REGENERATE_FILE: Endpoint(
-            "StepForge: regenerating", lambda app, root, p, progress: app.regenerate_file(root, p, progress)
+        methods.PLAN: Endpoint(
+            "StepForge: planning", lambda app, root, p, progress: app.plan(root, p, progress)
         ),
-        methods.RESOLVE_CONFLICT: Endpoint(None, lambda app, root, p, progress: app.resolve_conflict(root, p)),
-        methods.CONFLICT_DETAILS: Endpoint(None, lambda app, root, p, progress: app.conflict_details(root, p)),
+        methods.STATUS: Endpoint(None, lambda app, root, p, progress: app.status(root)),
+        methods.GENERATE: Endpoint(
+            "StepForge: generating", lambda app, root, p, progress: app.generate(root, p, progress)
+        ),
+        methods.REGENERATE_FILE: Endpoint(
+            "StepForge: regenerating",
+            lambda app, root, p, progress: app.regenerate_file(root, p, progress),
+        ),
+        methods.RESOLVE_CONFLICT: Endpoint(
+            None, lambda app, root, p, progress: app.resolve_conflict(root, p)
+        ),
+        methods.CONFLICT_DETAILS: Endpoint(
+            None, lambda app, root, p, progress: app.conflict_details(root, p)
+        ),
         methods.PREVIEW_START: Endpoint(
-            "StepForge: starting the preview", lambda app, root, p, progress: app.preview_start(root, p, progress)
+            "StepForge: starting the preview",
+            lambda app, root, p, progress: app.preview_start(root, p, progress),
         ),
         methods.PREVIEW_STOP: Endpoint(None, lambda app, root, p, progress: app.preview_stop(root)),
-        methods.PREVIEW_STATUS: Endpoint(None, lambda app, root, p, progress: app.preview_status(root)),
-        methods.PREVIEW_LOGS: Endpoint(None, lambda app, root, p, progress: app.preview_logs(root, p)),
+        methods.PREVIEW_STATUS: Endpoint(
+            None, lambda app, root, p, progress: app.preview_status(root)
+        ),
+        methods.PREVIEW_LOGS: Endpoint(
+            None, lambda app, root, p, progress: app.preview_logs(root, p)
+        ),
     }
 
 
@@ -244,7 +271,12 @@ def build_server() -> StepForgeServer:
         if settings.api_key is not None:
             add_secret(settings.api_key.get_secret_value())
         server.pending_messages = warnings
-        server.app = StepForge(settings, notify=server.notify_wire, show_warning=server.show_warning, watch=settings.watch)
+        server.app = StepForge(
+            settings,
+            notify=server.notify_wire,
+            show_warning=server.show_warning,
+            watch=settings.watch,
+        )
 
     @server.feature(types.INITIALIZED)
     def initialized(params: types.InitializedParams) -> None:

@@ -25,7 +25,9 @@ def plan_changes(plan: Plan, state: JobState) -> PlanChanges:
     return PlanChanges(
         added=[path for path in planned if path not in state.files],
         dropped=sorted(
-            path for path, record in state.files.items() if path not in set(planned) and record.written_hash
+            path
+            for path, record in state.files.items()
+            if path not in set(planned) and record.written_hash
         ),
     )
 

@@ -47,7 +47,11 @@ def workspace(tmp_path: Path) -> Path:
 
 def daemon_env(fake: FakeGroq, **extra: str) -> dict[str, str]:
     """The environment of a daemon that talks to `fake` through the real groq SDK."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("GROQ_", "STEPFORGE_"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GROQ_", "STEPFORGE_"))
+    }
     env.update(fake.env())
     env.update(FAST_RETRIES)
     env.update(container_network_env())
@@ -63,7 +67,13 @@ def make_lsp_client() -> LanguageClient:
     return client
 
 
-async def start_lsp(env: dict[str, str], root: Path | None, *, progress: bool = True, options: dict[str, Any] | None = None) -> LanguageClient:
+async def start_lsp(
+    env: dict[str, str],
+    root: Path | None,
+    *,
+    progress: bool = True,
+    options: dict[str, Any] | None = None,
+) -> LanguageClient:
     config = ClientServerConfig(
         server_command=[sys.executable, "-m", "server", "serve"],
         server_env=env,
@@ -89,7 +99,9 @@ async def lsp(fake_groq: FakeGroq, workspace: Path) -> AsyncIterator[LanguageCli
     await client.shutdown_session()
 
 
-def run_cli(*args: str, env: dict[str, str], timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str], timeout: float = 120, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "server", *args],
         env=env,

@@ -46,8 +46,13 @@ def compact_plan(plan: dict[str, Any]) -> str:
 
 def condensed_plan(plan: dict[str, Any]) -> str:
     """The plan without what a single file rarely needs: features and data model details."""
-    keep = {k: v for k, v in plan.items() if k in ("project_name", "files", "routes", "api_endpoints")}
-    keep["files"] = {g: [f if isinstance(f, str) else f.get("path") for f in fs] for g, fs in plan.get("files", {}).items()}
+    keep = {
+        k: v for k, v in plan.items() if k in ("project_name", "files", "routes", "api_endpoints")
+    }
+    keep["files"] = {
+        g: [f if isinstance(f, str) else f.get("path") for f in fs]
+        for g, fs in plan.get("files", {}).items()
+    }
     return compact_plan(keep)
 
 
@@ -83,18 +88,27 @@ def build_file_prompt(
     }
 
     def fixed_cost() -> int:
-        return 2 * MESSAGE_OVERHEAD + estimate_tokens(system) + estimate_tokens(prompts.render(template, values))
+        return (
+            2 * MESSAGE_OVERHEAD
+            + estimate_tokens(system)
+            + estimate_tokens(prompts.render(template, values))
+        )
 
     if fixed_cost() > budget:
         values["plan"] = condensed_plan(plan)
     if fixed_cost() > budget:
         over = fixed_cost() - budget
-        values["plan"] = truncate_to_tokens(values["plan"], max(0, estimate_tokens(values["plan"]) - over - 16)) + "…"
+        values["plan"] = (
+            truncate_to_tokens(values["plan"], max(0, estimate_tokens(values["plan"]) - over - 16))
+            + "…"
+        )
     if fixed_cost() > budget:  # only a huge `current` or request can get here
         for name in ("current", "request"):
             over = fixed_cost() - budget
             if over > 0:
-                values[name] = truncate_to_tokens(values[name], max(0, estimate_tokens(values[name]) - over - 16))
+                values[name] = truncate_to_tokens(
+                    values[name], max(0, estimate_tokens(values[name]) - over - 16)
+                )
     if fixed_cost() > budget:
         raise LLMContextError(
             f"The prompt template alone needs about {fixed_cost()} tokens, more than the "

@@ -35,7 +35,9 @@ def dependencies(plan: Plan) -> dict[str, list[str]]:
             else:
                 deps[path] = list(previous)
         previous = step_files
-    for path in plan.file_paths():  # files in no step (the validator reports them) depend on nothing
+    for (
+        path
+    ) in plan.file_paths():  # files in no step (the validator reports them) depend on nothing
         deps.setdefault(path, [])
     return deps
 
@@ -51,7 +53,7 @@ def find_cycle(deps: dict[str, list[str]]) -> list[str] | None:
         stack.append(node)
         for dep in deps.get(node, []):
             if color.get(dep, black) == grey:
-                return [*stack[stack.index(dep):], dep]
+                return [*stack[stack.index(dep) :], dep]
             if color.get(dep) == white:
                 found = visit(dep)
                 if found:

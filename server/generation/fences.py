@@ -20,7 +20,9 @@ def _blocks(text: str) -> list[tuple[int, int | None]]:
             return blocks
         fence = opening.group("fence")
         content_start = opening.end() + 1 if opening.end() < len(text) else opening.end()
-        closing = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.MULTILINE).search(text, content_start)
+        closing = re.compile(
+            rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.MULTILINE
+        ).search(text, content_start)
         if closing is None:
             blocks.append((content_start, None))
             return blocks

@@ -49,13 +49,17 @@ class FileResult:
 
 
 class FileGenerator:
-    def __init__(self, session: WorkspaceSession, plan: Plan, llm: LLMClient, settings: Settings) -> None:
+    def __init__(
+        self, session: WorkspaceSession, plan: Plan, llm: LLMClient, settings: Settings
+    ) -> None:
         self.session = session
         self.plan = plan
         self.llm = llm
         self.settings = settings
         self.dependencies = dag.dependencies(plan)
-        self._step_of = {path: index for index, files in enumerate(dag.steps(plan)) for path in files}
+        self._step_of = {
+            path: index for index, files in enumerate(dag.steps(plan)) for path in files
+        }
         self._template = prompts.load("file", session.layout.prompts)
         self._plan_document = plan.to_document()
 
@@ -82,7 +86,9 @@ class FileGenerator:
     def _written(self) -> list[str]:
         """Planned files complete so far, as recorded (their text is read from disk)."""
         files = self.session.store.state.files
-        return [p for p in self.plan.file_paths() if p in files and files[p].state in COMPLETE_STATES]
+        return [
+            p for p in self.plan.file_paths() if p in files and files[p].state in COMPLETE_STATES
+        ]
 
     def _others_order(self, path: str, candidates: list[str]) -> list[str]:
         """Other files by relevance: what the file depends on indirectly first, then files of the
@@ -92,7 +98,12 @@ class FileGenerator:
         step = self._step_of.get(path, 0)
         return sorted(
             candidates,
-            key=lambda p: (p not in ancestors, PurePosixPath(p).parts[0] != area, abs(step - self._step_of.get(p, 0)), p),
+            key=lambda p: (
+                p not in ancestors,
+                PurePosixPath(p).parts[0] != area,
+                abs(step - self._step_of.get(p, 0)),
+                p,
+            ),
         )
 
     def _ancestors(self, path: str) -> set[str]:
@@ -114,7 +125,9 @@ class FileGenerator:
                 sources.append(SourceFile(path, data.decode("utf-8", "replace")))
         return sources
 
-    async def build_prompt(self, path: str, *, instructions: str | None = None, current: str | None = None) -> FilePrompt:
+    async def build_prompt(
+        self, path: str, *, instructions: str | None = None, current: str | None = None
+    ) -> FilePrompt:
         direct = self.dependencies.get(path, [])
         written = [p for p in self._written() if p != path and p not in direct]
         others = self._others_order(path, written)
@@ -174,20 +187,40 @@ class FileGenerator:
         else:
             base, use_recorded = None, True
         session = self.session
-        result = await session.write(path, answer_code.encode("utf-8"), base=base, use_recorded_base=use_recorded, recreate=flight.recreate)
+        result = await session.write(
+            path,
+            answer_code.encode("utf-8"),
+            base=base,
+            use_recorded_base=use_recorded,
+            recreate=flight.recreate,
+        )
         record = session.store.record(path)
         record.streamed = False
         session.store.add_usage(path, usage)
         if result.outcome is WriteOutcome.CONFLICT:
-            await session.transition(path, FileState.CONFLICT, f"your edits conflict with the new version (conflict {result.conflict_id})")
+            await session.transition(
+                path,
+                FileState.CONFLICT,
+                f"your edits conflict with the new version (conflict {result.conflict_id})",
+            )
         elif result.outcome is WriteOutcome.SKIPPED:
             await session.transition(path, FileState.DELETED, "deleted by the user; not recreated")
         else:
-            await session.settle(path, "merged with your edits" if result.outcome is WriteOutcome.MERGED else None)
-        log.info("%s: %s (%d+%d tokens)", path, result.outcome, usage.prompt_tokens, usage.completion_tokens)
+            await session.settle(
+                path, "merged with your edits" if result.outcome is WriteOutcome.MERGED else None
+            )
+        log.info(
+            "%s: %s (%d+%d tokens)",
+            path,
+            result.outcome,
+            usage.prompt_tokens,
+            usage.completion_tokens,
+        )
         return FileResult(path, result.outcome, usage, result.conflict_id)
 
-    async def abandon(self, flight: InFlight, usage: Usage, reason: str = "interrupted before it was complete") -> None:
+    async def abandon(
+        self, flight: InFlight, usage: Usage, reason: str = "interrupted before it was complete"
+    ) -> None:
         """Undo partial writes and put the file back to pending. Safe inside a cancelled scope."""
         with anyio.CancelScope(shield=True):
             await flight.preview.restore()
@@ -197,7 +230,14 @@ class FileGenerator:
             self.session.store.add_usage(flight.path, usage)
             await self.session.transition(flight.path, FileState.PENDING, reason)
 
-    async def generate(self, path: str, *, instructions: str | None = None, recreate: bool = False, show_current: bool = False) -> FileResult:
+    async def generate(
+        self,
+        path: str,
+        *,
+        instructions: str | None = None,
+        recreate: bool = False,
+        show_current: bool = False,
+    ) -> FileResult:
         """Generate `path` with one answer (continued while cut off). Raises BadAnswerError (worth
         asking again), LLM errors or cancellation; the file then leaves `generating`, its partial
         writes undone."""

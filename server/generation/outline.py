@@ -60,7 +60,11 @@ def _signature(node: Node, source: bytes) -> str:
         if body is not None and body.type != "statement_block":
             # An expression body often is the only hint of the return type: show its start.
             first = _text(body, source).splitlines()[0]
-            head += " " + (first[:100] + " …" if len(first) > 100 or body.start_point[0] != body.end_point[0] else first)
+            head += " " + (
+                first[:100] + " …"
+                if len(first) > 100 or body.start_point[0] != body.end_point[0]
+                else first
+            )
         return head
     body = next((c for c in node.children if c.type in _BODY_TYPES), None)
     end = body.start_byte if body is not None else node.end_byte
@@ -98,11 +102,18 @@ def _declaration(node: Node, source: bytes) -> str:
             text = f"{keyword} {_text(name, source) if name else '?'}"
             if annotation is not None:
                 text += _text(annotation, source)
-            if value is not None and value.type in ("arrow_function", "function_expression", "function"):
+            if value is not None and value.type in (
+                "arrow_function",
+                "function_expression",
+                "function",
+            ):
                 text += " = " + _signature(value, source)
             elif value is not None and annotation is None:
                 first_line = _text(value, source).splitlines()[0]
-                text += " = " + (first_line[:100] + (" …" if len(first_line) > 100 or "\n" in _text(value, source) else ""))
+                text += " = " + (
+                    first_line[:100]
+                    + (" …" if len(first_line) > 100 or "\n" in _text(value, source) else "")
+                )
             parts.append(text)
         return "; ".join(parts)
     return " ".join(_text(node, source).split())[:200]
@@ -121,7 +132,11 @@ def _ts_outline(path: str, text: str) -> str:
             if declaration is not None:
                 lines.append(prefix + _declaration(declaration, source))
             elif value is not None:
-                shown = _signature(value, source) if value.type in ("arrow_function", "function_expression", "function", "class") else _text(value, source)
+                shown = (
+                    _signature(value, source)
+                    if value.type in ("arrow_function", "function_expression", "function", "class")
+                    else _text(value, source)
+                )
                 lines.append(prefix + " ".join(shown.split())[:200])
             else:  # export { a, b } / export * from "x"
                 lines.append(" ".join(_text(node, source).split())[:300])

@@ -40,7 +40,8 @@ def planned_path(root: Path, plan: Plan, requested: str) -> str:
             candidate = Path(requested).resolve().relative_to(root).as_posix()
         except ValueError:
             raise StepForgeError(
-                f"{requested} is not inside the workspace {root}.", code=ErrorCode.PATH_OUTSIDE_WORKSPACE
+                f"{requested} is not inside the workspace {root}.",
+                code=ErrorCode.PATH_OUTSIDE_WORKSPACE,
             ) from None
     if candidate not in plan.file_paths():
         raise StepForgeError(
@@ -71,18 +72,34 @@ async def regenerate_file(
     generator = FileGenerator(session, plan, llm, settings)
     usage = Usage()
     for attempt in range(1, settings.file_attempts + 1):
-        progress.report(f"Regenerating {path}" + (f" (attempt {attempt})" if attempt > 1 else ""), 10)
+        progress.report(
+            f"Regenerating {path}" + (f" (attempt {attempt})" if attempt > 1 else ""), 10
+        )
         try:
-            result = await generator.generate(path, instructions=params.instructions, recreate=params.force, show_current=exists)
+            result = await generator.generate(
+                path, instructions=params.instructions, recreate=params.force, show_current=exists
+            )
             break
         except (BadAnswerError, LLMUnavailableError) as error:
             usage = usage + getattr(error, "usage", Usage())
             if attempt == settings.file_attempts:
-                raise StepForgeError(f"Could not regenerate {path}: {error.message}", code=error.code) from None
+                raise StepForgeError(
+                    f"Could not regenerate {path}: {error.message}", code=error.code
+                ) from None
             await anyio.sleep(settings.retry_backoff * 2 ** (attempt - 1))
-    outcome = RegenerateOutcome.SKIPPED if result.outcome is WriteOutcome.SKIPPED else RegenerateOutcome(result.outcome.value)
-    message = _MESSAGES.get(result.outcome, "{path} was not recreated.").format(path=path, conflict=result.conflict_id)
+    outcome = (
+        RegenerateOutcome.SKIPPED
+        if result.outcome is WriteOutcome.SKIPPED
+        else RegenerateOutcome(result.outcome.value)
+    )
+    message = _MESSAGES.get(result.outcome, "{path} was not recreated.").format(
+        path=path, conflict=result.conflict_id
+    )
     progress.report(message, 100)
     return RegenerateFileResult(
-        path=path, outcome=outcome, conflict_id=result.conflict_id, message=message, usage=usage + result.usage
+        path=path,
+        outcome=outcome,
+        conflict_id=result.conflict_id,
+        message=message,
+        usage=usage + result.usage,
     )

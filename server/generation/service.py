@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import anyio
-from anyio.abc import ObjectSendStream
+from anyio.streams.memory import MemoryObjectSendStream
 
 from protocol.errors import ErrorCode
 from protocol.models import ConflictInfo, FileIssue, FileState, GenerateResult, Usage
@@ -23,7 +23,7 @@ from server.generation import dag
 from server.generation.context import compact_plan
 from server.generation.generator import BadAnswerError, FileGenerator, FileResult, InFlight
 from server.generation.xmlstream import FileBlockParser, FileEnded, FileStarted, FileText
-from server.llm import LLMAuthError, LLMClient, LLMError, LLMModelError
+from server.llm import ChatMessage, LLMAuthError, LLMClient, LLMError, LLMModelError
 from server.llm.tokens import estimate_tokens
 from server.progress import Progress
 from server.workspace.session import WorkspaceSession, derive_state
@@ -55,9 +55,13 @@ class _Tally:
     def record(self, result: FileResult) -> None:
         self.usage = self.usage + result.usage
         if result.outcome is WriteOutcome.CONFLICT and result.conflict_id:
-            self.conflicts.append(ConflictInfo(conflict_id=result.conflict_id, path=result.path, created=time.time()))
+            self.conflicts.append(
+                ConflictInfo(conflict_id=result.conflict_id, path=result.path, created=time.time())
+            )
         elif result.outcome is WriteOutcome.SKIPPED:
-            self.skipped.append(FileIssue(path=result.path, reason="deleted by the user; not recreated"))
+            self.skipped.append(
+                FileIssue(path=result.path, reason="deleted by the user; not recreated")
+            )
         else:
             self.written.append(result.path)
 
@@ -102,7 +106,8 @@ class GenerationRun:
         return [
             p
             for p in paths
-            if p in chosen and (self.options.force or p not in state or state[p].state not in COMPLETE_STATES)
+            if p in chosen
+            and (self.options.force or p not in state or state[p].state not in COMPLETE_STATES)
         ]
 
     def _refresh_derived_states(self) -> None:
@@ -118,7 +123,9 @@ class GenerationRun:
         targets = self._targets()
         self._total = len(targets)
         self.llm.pacer.set_max_concurrency(self.options.concurrency)
-        self.progress.report(f"{len(targets)} files to generate" if targets else "Nothing to generate", 0)
+        self.progress.report(
+            f"{len(targets)} files to generate" if targets else "Nothing to generate", 0
+        )
         if targets and self.options.single_shot:
             done = await self._single_shot(targets)
             targets = [p for p in targets if p not in done]
@@ -127,7 +134,9 @@ class GenerationRun:
                 await self._schedule(targets)
             except BaseExceptionGroup as group:
                 raise _first_meaningful(group) from None
-        self.progress.report(f"{self._finished}/{self._total} files", 100)  # the final count, always sent
+        self.progress.report(
+            f"{self._finished}/{self._total} files", 100
+        )  # the final count, always sent
         return GenerateResult(
             written=self.tally.written,
             failed=self.tally.failed,
@@ -141,7 +150,11 @@ class GenerationRun:
         waiting = set(targets)
         running: set[str] = set()
         files = self.session.store.state.files
-        complete = {p for p in self.plan.file_paths() if p not in waiting and p in files and files[p].state in COMPLETE_STATES}
+        complete = {
+            p
+            for p in self.plan.file_paths()
+            if p not in waiting and p in files and files[p].state in COMPLETE_STATES
+        }
         limiter = anyio.CapacityLimiter(self.options.concurrency)
         send, receive = anyio.create_memory_object_stream[tuple[str, bool]](math.inf)
 
@@ -161,7 +174,9 @@ class GenerationRun:
                 if ok:
                     complete.add(path)
                 else:
-                    for dependent in sorted(dag.transitive_dependents(self.dependencies, {path}) & waiting):
+                    for dependent in sorted(
+                        dag.transitive_dependents(self.dependencies, {path}) & waiting
+                    ):
                         waiting.discard(dependent)
                         await self._skip(dependent, f"dependency failed: {path}")
                 launch_ready()
@@ -174,7 +189,12 @@ class GenerationRun:
         self._finished += 1
         await self.session.transition(path, FileState.SKIPPED, reason)
 
-    async def _one(self, path: str, limiter: anyio.CapacityLimiter, done: ObjectSendStream[tuple[str, bool]]) -> None:
+    async def _one(
+        self,
+        path: str,
+        limiter: anyio.CapacityLimiter,
+        done: MemoryObjectSendStream[tuple[str, bool]],
+    ) -> None:
         ok = False
         try:
             async with limiter:
@@ -204,7 +224,9 @@ class GenerationRun:
                 return False
             self.tally.record(result)
             self._finished += 1
-            self.progress.report(f"{self._finished}/{self._total} {result.outcome} {path}", self._percentage())
+            self.progress.report(
+                f"{self._finished}/{self._total} {result.outcome} {path}", self._percentage()
+            )
             if self.on_file_done is not None:
                 await self.on_file_done(path)
             return True
@@ -225,9 +247,21 @@ class GenerationRun:
         parser = FileBlockParser()
         seen = 0
         template = prompts.load("single_shot", self.session.layout.prompts)
-        user = prompts.render(template, {"plan": compact_plan(self.plan.to_document()), "request": self.session.store.state.request or ""})
-        messages = [{"role": "system", "content": prompts.APP_WRITER_SYSTEM}, {"role": "user", "content": user}]
-        max_tokens = min(self.settings.max_output_tokens, self.settings.context_window - estimate_tokens(user) - 64)
+        user = prompts.render(
+            template,
+            {
+                "plan": compact_plan(self.plan.to_document()),
+                "request": self.session.store.state.request or "",
+            },
+        )
+        messages: list[ChatMessage] = [
+            {"role": "system", "content": prompts.APP_WRITER_SYSTEM},
+            {"role": "user", "content": user},
+        ]
+        max_tokens = min(
+            self.settings.max_output_tokens,
+            self.settings.context_window - estimate_tokens(user) - 64,
+        )
         self.progress.report("Asking for the whole app in one answer", 0)
 
         async def abandon_open(reason: str) -> None:
@@ -244,8 +278,14 @@ class GenerationRun:
             seen = len(answer)
             for event in events:
                 if isinstance(event, FileStarted):
-                    if event.path in wanted and event.path not in completed and event.path not in flights:
-                        flights[event.path] = await self.generator.begin(event.path, recreate=self.options.force)
+                    if (
+                        event.path in wanted
+                        and event.path not in completed
+                        and event.path not in flights
+                    ):
+                        flights[event.path] = await self.generator.begin(
+                            event.path, recreate=self.options.force
+                        )
                         texts[event.path] = []
                 elif isinstance(event, FileText) and event.path in flights:
                     texts[event.path].append(event.text)
@@ -261,14 +301,22 @@ class GenerationRun:
                     completed.add(event.path)
                     self.tally.record(result)
                     self._finished += 1
-                    self.progress.report(f"{self._finished}/{self._total} {result.outcome} {event.path}", self._percentage())
+                    self.progress.report(
+                        f"{self._finished}/{self._total} {result.outcome} {event.path}",
+                        self._percentage(),
+                    )
 
         try:
-            completion = await self.llm.complete(messages, max_tokens=max(256, max_tokens), on_text=on_text)
+            completion = await self.llm.complete(
+                messages, max_tokens=max(256, max_tokens), on_text=on_text
+            )
             self.tally.usage = self.tally.usage + completion.usage
             self.session.store.add_usage(None, completion.usage)
             if completion.truncated:
-                log.info("single-shot answer cut off after %d files; the rest goes file by file", len(completed))
+                log.info(
+                    "single-shot answer cut off after %d files; the rest goes file by file",
+                    len(completed),
+                )
         except FATAL_ERRORS:
             raise
         except LLMError as error:

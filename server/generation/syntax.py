@@ -13,7 +13,11 @@ from tree_sitter import Language, Node, Parser
 
 @cache
 def _parser(kind: str) -> Parser:
-    language = tree_sitter_typescript.language_tsx() if kind == "tsx" else tree_sitter_typescript.language_typescript()
+    language = (
+        tree_sitter_typescript.language_tsx()
+        if kind == "tsx"
+        else tree_sitter_typescript.language_typescript()
+    )
     return Parser(Language(language))
 
 

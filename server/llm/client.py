@@ -189,7 +189,9 @@ class LLMClient:
             )
         max_tokens = min(max_tokens, cap) if cap is not None else max_tokens
         try:
-            return await self._complete_with_retries(sdk, messages, max_tokens, json_mode, prompt_tokens, on_text)
+            return await self._complete_with_retries(
+                sdk, messages, max_tokens, json_mode, prompt_tokens, on_text
+            )
         except LLMContextError as error:
             # A 413 names the tokens-per-minute limit the output budget must fit in: learn it and
             # ask once more with an answer that fits (Groq refuses, and never retries, otherwise).
@@ -197,7 +199,9 @@ class LLMClient:
             if error.data is None or learned is None or learned >= max_tokens or learned < 256:
                 raise
             log.info("output budget lowered to %d tokens to fit the per-minute limit", learned)
-            return await self._complete_with_retries(sdk, messages, learned, json_mode, prompt_tokens, on_text)
+            return await self._complete_with_retries(
+                sdk, messages, learned, json_mode, prompt_tokens, on_text
+            )
 
     async def _complete_with_retries(
         self,
@@ -357,7 +361,9 @@ class LLMClient:
                 data={"tokensPerMinute": limit} if limit is not None else None,
             )
         if isinstance(error, groq.BadRequestError) and _error_code(error) == "json_validate_failed":
-            return LLMBadOutputError(f"The model's answer was not valid JSON ({_error_message(error)}).")
+            return LLMBadOutputError(
+                f"The model's answer was not valid JSON ({_error_message(error)})."
+            )
         if _is_retryable(error):
             return LLMUnavailableError(
                 f"{self._endpoint()} kept failing after {self.settings.llm_retries + 1} attempts "

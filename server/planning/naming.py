@@ -7,11 +7,45 @@ import unicodedata
 
 MAX_SLUG = 40
 _FILLER = {
-    "a", "an", "the", "me", "us", "my", "our", "i", "we", "please", "build", "create", "make",
-    "write", "generate", "want", "need", "would", "like", "to", "some", "simple", "new", "just",
+    "a",
+    "an",
+    "the",
+    "me",
+    "us",
+    "my",
+    "our",
+    "i",
+    "we",
+    "please",
+    "build",
+    "create",
+    "make",
+    "write",
+    "generate",
+    "want",
+    "need",
+    "would",
+    "like",
+    "to",
+    "some",
+    "simple",
+    "new",
+    "just",
 }
 # Words after which the request describes details rather than the app itself.
-_BREAK = {"with", "that", "which", "where", "for", "using", "including", "featuring", "to", "in", "on"}
+_BREAK = {
+    "with",
+    "that",
+    "which",
+    "where",
+    "for",
+    "using",
+    "including",
+    "featuring",
+    "to",
+    "in",
+    "on",
+}
 
 
 def slugify(text: str) -> str:
@@ -27,7 +61,7 @@ def usable(slug: str) -> bool:
 
 
 def name_from_request(request: str) -> str:
-    """"Build me a task management app with charts" -> "task-management-app"."""
+    """ "Build me a task management app with charts" -> "task-management-app"."""
     words = re.findall(r"[A-Za-z0-9]+", request.lower())
     while words and words[0] in _FILLER:
         words.pop(0)

@@ -35,5 +35,7 @@ def extract_json_object(text: str) -> dict[str, Any]:
         if isinstance(value, dict):
             return value
     if last_error is not None:
-        raise NoJsonObjectError(f"the answer's JSON is malformed ({last_error.msg} at character {last_error.pos})")
+        raise NoJsonObjectError(
+            f"the answer's JSON is malformed ({last_error.msg} at character {last_error.pos})"
+        )
     raise NoJsonObjectError("the answer holds no JSON object")

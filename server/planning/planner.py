@@ -85,9 +85,7 @@ class Planner:
             usage = usage + completion.usage
             progress.report("Validating the plan", 5 + 80 * attempt // attempts_allowed)
             try:
-                plan = validate_plan(
-                    extract_json_object(completion.text), template_paths, exists
-                )
+                plan = validate_plan(extract_json_object(completion.text), template_paths, exists)
             except NoJsonObjectError as error:
                 problems = [f"{error}; answer with one JSON object."]
             except PlanValidationError as error:
@@ -99,14 +97,14 @@ class Planner:
                 {"role": "assistant", "content": completion.text},
                 {"role": "user", "content": _reask(problems)},
             ]
-        error = PlanValidationError(problems)
-        error.message = (
+        refusal = PlanValidationError(problems)
+        refusal.message = (
             f"The LLM did not produce a valid plan in {attempts_allowed} attempts. "
             f"Last problems:\n" + "\n".join(f"- {p}" for p in problems) + "\n"
             "Rephrase the request, or try another model (STEPFORGE_MODEL)."
         )
-        error.args = (error.message,)
-        raise error
+        refusal.args = (refusal.message,)
+        raise refusal
 
 
 class _ReceivedCounter:

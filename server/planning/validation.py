@@ -88,12 +88,16 @@ def semantic_problems(
         if placed[path] == 0:
             problems.append(f"{path!r} is in files but in no implementation_order step.")
         elif placed[path] > 1:
-            problems.append(f"{path!r} is in {placed[path]} implementation_order steps; place it in one.")
+            problems.append(
+                f"{path!r} is in {placed[path]} implementation_order steps; place it in one."
+            )
 
     for planned in plan.planned_files():
         for dep in planned.depends_on or []:
             if dep not in planned_set and dep not in template and not (exists and exists(dep)):
-                problems.append(f"depends_on of {planned.path!r} names {dep!r}, which is not planned.")
+                problems.append(
+                    f"depends_on of {planned.path!r} names {dep!r}, which is not planned."
+                )
     cycle = find_cycle(dependencies(plan))
     if cycle:
         problems.append("depends_on forms a cycle: " + " -> ".join(cycle) + ".")
@@ -107,7 +111,9 @@ def semantic_problems(
             problems.append(f"{where}: the path is used by another route.")
         seen_paths.add(route.path)
         if not route.component.isidentifier():
-            problems.append(f"{where}: component {route.component!r} is not a valid component name.")
+            problems.append(
+                f"{where}: component {route.component!r} is not a valid component name."
+            )
         elif component_file(plan, route.component) is None:
             problems.append(
                 f"{where}: component {route.component!r} is not a planned file; plan a file "
@@ -118,7 +124,9 @@ def semantic_problems(
         if endpoint.method not in HTTP_METHODS:
             problems.append(f"api_endpoints[{index}]: {endpoint.method!r} is not an HTTP method.")
         if not endpoint.path.startswith("/"):
-            problems.append(f"api_endpoints[{index}]: the path {endpoint.path!r} must start with '/'.")
+            problems.append(
+                f"api_endpoints[{index}]: the path {endpoint.path!r} must start with '/'."
+            )
     return problems
 
 

@@ -23,7 +23,7 @@ from docker.models.containers import Container
 
 from server.preview.launch import BACKEND_LOCKS, FRONTEND_LOCKS, LaunchSpec, dependency_key
 from server.preview.owner import is_alive
-from server.preview.records import PreviewRecord, Role
+from server.preview.records import ROLES, PreviewRecord, Role, RuntimeName
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def _workspace_tag(root: str) -> str:
 
 
 class DockerRuntime:
-    name = "docker"
+    name: RuntimeName = "docker"
 
     def __init__(self, frontend_image: str, backend_image: str, mounts: list[str]) -> None:
         self.images = {"frontend": frontend_image, "backend": backend_image}
@@ -107,11 +107,11 @@ class DockerRuntime:
         root = str(spec.root)
         started: dict[str, str] = {}
         try:
-            for role in ("backend", "frontend"):
+            for role in ROLES:
                 started[role] = self._run(spec, role).id
         except Exception:
-            for role in ("backend", "frontend"):
-                self._remove_named(self._container_name(root, role))  # a failed port binding leaves it created
+            for role in ROLES:  # a failed port binding leaves the container created: remove it
+                self._remove_named(self._container_name(root, role))
             raise
         return started
 
@@ -122,12 +122,19 @@ class DockerRuntime:
         if role == "frontend":
             volume = f"stepforge-npm-{dependency_key(spec.root, FRONTEND_LOCKS)}"
             script, inside, outside = FRONTEND_SCRIPT, FRONTEND_INSIDE, spec.frontend_port
-            env = {**spec.frontend_env(), "STEPFORGE_VITE_CACHE_DIR": "/tmp/.vite", "npm_config_cache": "/tmp/.npm"}
+            env = {
+                **spec.frontend_env(),
+                "STEPFORGE_VITE_CACHE_DIR": "/tmp/.vite",
+                "npm_config_cache": "/tmp/.npm",
+            }
         else:
             volume = f"stepforge-venv-{dependency_key(spec.root, BACKEND_LOCKS)}"
             script, inside, outside = BACKEND_SCRIPT, BACKEND_INSIDE, spec.backend_port
             env = {**spec.backend_env(), "UV_CACHE_DIR": "/tmp/uv-cache"}
-        volumes = {root: {"bind": "/workspace", "mode": "rw"}, volume: {"bind": "/deps", "mode": "rw"}}
+        volumes = {
+            root: {"bind": "/workspace", "mode": "rw"},
+            volume: {"bind": "/deps", "mode": "rw"},
+        }
         for mount in self.mounts:
             host, _, target = mount.partition(":")
             volumes[host] = {"bind": target, "mode": "ro"}
@@ -165,14 +172,14 @@ class DockerRuntime:
             return None
 
     def alive(self, record: PreviewRecord) -> dict[str, bool]:
-        result = {}
-        for role in ("frontend", "backend"):
+        result: dict[str, bool] = {}
+        for role in ROLES:
             container = self._container(record, role)
             result[role] = container is not None and container.status == "running"
         return result
 
     def stop(self, record: PreviewRecord) -> None:
-        for role in ("frontend", "backend"):
+        for role in ROLES:
             container = self._container(record, role)
             if container is not None:
                 try:
@@ -182,9 +189,9 @@ class DockerRuntime:
 
     # --- logs ------------------------------------------------------------------------------------
 
-    def tail(self, record: PreviewRecord, lines: int) -> list[tuple[str, str]]:
-        result = []
-        for role in ("frontend", "backend"):
+    def tail(self, record: PreviewRecord, lines: int) -> list[tuple[Role, str]]:
+        result: list[tuple[Role, str]] = []
+        for role in ROLES:
             container = self._container(record, role)
             if container is None:
                 continue
@@ -192,7 +199,9 @@ class DockerRuntime:
             result += [(role, line) for line in text.splitlines()]
         return result
 
-    def follow(self, record: PreviewRecord, role: str, emit: Callable[[str], None], stop: threading.Event) -> None:
+    def follow(
+        self, record: PreviewRecord, role: str, emit: Callable[[str], None], stop: threading.Event
+    ) -> None:
         """Blocking: forward new log lines until the container ends or `stop` is set."""
         container = self._container(record, role)
         if container is None:
@@ -216,7 +225,9 @@ class DockerRuntime:
         """Remove managed containers whose owner died without stopping them (not detached ones);
         returns their workspaces."""
         try:
-            containers = self.client().containers.list(all=True, filters={"label": f"{LABEL}.managed=1"})
+            containers = self.client().containers.list(
+                all=True, filters={"label": f"{LABEL}.managed=1"}
+            )
         except DockerException:
             return []
         reaped = []

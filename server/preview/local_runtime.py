@@ -23,7 +23,7 @@ from pathlib import Path
 from server.errors import StepForgeError
 from server.preview.launch import BACKEND_LOCKS, FRONTEND_LOCKS, LaunchSpec, dependency_key
 from server.preview.owner import is_alive, process_identity
-from server.preview.records import PreviewIndex, PreviewRecord
+from server.preview.records import ROLES, PreviewIndex, PreviewRecord, Role, RuntimeName
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +40,22 @@ def _log_path(root: Path, role: str) -> Path:
     return root / ".stepforge" / "logs" / f"{role}.log"
 
 
-def _run_logged(command: list[str], cwd: Path, log_file: Path, env: dict[str, str], what: str) -> None:
+def _run_logged(
+    command: list[str], cwd: Path, log_file: Path, env: dict[str, str], what: str
+) -> None:
     with open(log_file, "ab") as output:
         output.write(f"$ {' '.join(command)}\n".encode())
         output.flush()
-        completed = subprocess.run(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT, check=False)
+        completed = subprocess.run(
+            command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT, check=False
+        )
     if completed.returncode != 0:
         tail = log_file.read_text(errors="replace").splitlines()[-20:]
         raise StepForgeError(f"{what} failed (exit {completed.returncode}):\n" + "\n".join(tail))
 
 
 class LocalRuntime:
-    name = "local"
+    name: RuntimeName = "local"
 
     def __init__(self) -> None:
         self._children: dict[str, subprocess.Popen[bytes]] = {}  # identity -> our child, to reap it
@@ -65,23 +69,46 @@ class LocalRuntime:
 
     def _install_frontend(self, spec: LaunchSpec, env: dict[str, str]) -> None:
         frontend = spec.root / "frontend"
-        marker = frontend / "node_modules" / f".stepforge-{dependency_key(spec.root, FRONTEND_LOCKS)}"
+        marker = (
+            frontend / "node_modules" / f".stepforge-{dependency_key(spec.root, FRONTEND_LOCKS)}"
+        )
         if marker.exists():
             return
-        command = ["npm", "ci" if (frontend / "package-lock.json").exists() else "install", "--no-audit", "--no-fund"]
-        _run_logged(command, frontend, _log_path(spec.root, "frontend"), env, "npm install of the frontend")
+        command = [
+            "npm",
+            "ci" if (frontend / "package-lock.json").exists() else "install",
+            "--no-audit",
+            "--no-fund",
+        ]
+        _run_logged(
+            command, frontend, _log_path(spec.root, "frontend"), env, "npm install of the frontend"
+        )
         marker.touch()
 
     def _install_backend(self, spec: LaunchSpec, env: dict[str, str]) -> Path:
-        venv = spec.root / ".stepforge" / "preview" / f"venv-{dependency_key(spec.root, BACKEND_LOCKS)}"
+        venv = (
+            spec.root
+            / ".stepforge"
+            / "preview"
+            / f"venv-{dependency_key(spec.root, BACKEND_LOCKS)}"
+        )
         python = venv / "bin" / "python"
         if (venv / ".installed").exists():
             return python
         log_file = _log_path(spec.root, "backend")
-        _run_logged([_uv(), "venv", "-q", "--python", sys.executable, str(venv)], spec.root, log_file, env, "creating the backend's venv")
+        _run_logged(
+            [_uv(), "venv", "-q", "--python", sys.executable, str(venv)],
+            spec.root,
+            log_file,
+            env,
+            "creating the backend's venv",
+        )
         _run_logged(
             [_uv(), "pip", "install", "-q", "--python", str(python), "-r", "requirements.txt"],
-            spec.root / "backend", log_file, env, "installing the backend's requirements",
+            spec.root / "backend",
+            log_file,
+            env,
+            "installing the backend's requirements",
         )
         (venv / ".installed").touch()
         return python
@@ -90,7 +117,9 @@ class LocalRuntime:
 
     def start(self, spec: LaunchSpec) -> dict[str, str]:
         (spec.root / ".stepforge" / "logs").mkdir(parents=True, exist_ok=True)
-        base_env = {k: v for k, v in os.environ.items() if not k.startswith(("GROQ_", "STEPFORGE_"))}
+        base_env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("GROQ_", "STEPFORGE_"))
+        }
         frontend_env = {**base_env, **spec.frontend_env()}
         backend_env = {**base_env, **spec.backend_env()}
         self._install_frontend(spec, frontend_env)
@@ -103,13 +132,35 @@ class LocalRuntime:
         processes: dict[str, str] = {}
         try:
             processes["backend"] = self._spawn(
-                [str(python), "-m", "uvicorn", "main:app", "--fd", str(listener.fileno()), "--reload"],
-                spec.root / "backend", backend_env, spec.root, "backend", pass_fds=(listener.fileno(),),
+                [
+                    str(python),
+                    "-m",
+                    "uvicorn",
+                    "main:app",
+                    "--fd",
+                    str(listener.fileno()),
+                    "--reload",
+                ],
+                spec.root / "backend",
+                backend_env,
+                spec.root,
+                "backend",
+                pass_fds=(listener.fileno(),),
             )
             vite = spec.root / "frontend" / "node_modules" / ".bin" / "vite"
             processes["frontend"] = self._spawn(
-                [str(vite), "--host", "127.0.0.1", "--port", str(spec.frontend_port), "--strictPort"],
-                spec.root / "frontend", frontend_env, spec.root, "frontend",
+                [
+                    str(vite),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(spec.frontend_port),
+                    "--strictPort",
+                ],
+                spec.root / "frontend",
+                frontend_env,
+                spec.root,
+                "frontend",
             )
         except Exception:
             self._stop_processes(processes)
@@ -118,11 +169,25 @@ class LocalRuntime:
             listener.close()  # the backend holds its own copy
         return processes
 
-    def _spawn(self, command: list[str], cwd: Path, env: dict[str, str], root: Path, role: str, pass_fds: tuple[int, ...] = ()) -> str:
+    def _spawn(
+        self,
+        command: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        root: Path,
+        role: str,
+        pass_fds: tuple[int, ...] = (),
+    ) -> str:
         with open(_log_path(root, role), "ab") as output:
             process = subprocess.Popen(
-                command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                start_new_session=True, pass_fds=pass_fds,
+                command,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                pass_fds=pass_fds,
             )
         identity = process_identity(process.pid)
         if identity is None:
@@ -131,14 +196,19 @@ class LocalRuntime:
         return identity
 
     def alive(self, record: PreviewRecord) -> dict[str, bool]:
-        return {role: role in record.processes and is_alive(record.processes[role]) for role in ("frontend", "backend")}
+        return {
+            role: role in record.processes and is_alive(record.processes[role])
+            for role in ("frontend", "backend")
+        }
 
     def stop(self, record: PreviewRecord) -> None:
         self._stop_processes(record.processes)
 
     def _stop_processes(self, processes: dict[str, str]) -> None:
         """SIGTERM each group whose leader is still the process we started, then SIGKILL."""
-        groups = [int(identity.split(":")[0]) for identity in processes.values() if is_alive(identity)]
+        groups = [
+            int(identity.split(":")[0]) for identity in processes.values() if is_alive(identity)
+        ]
         for group in groups:
             try:
                 os.killpg(group, signal.SIGTERM)
@@ -175,15 +245,19 @@ class LocalRuntime:
 
     # --- logs ------------------------------------------------------------------------------------
 
-    def tail(self, record: PreviewRecord, lines: int) -> list[tuple[str, str]]:
-        result = []
-        for role in ("frontend", "backend"):
+    def tail(self, record: PreviewRecord, lines: int) -> list[tuple[Role, str]]:
+        result: list[tuple[Role, str]] = []
+        for role in ROLES:
             path = _log_path(Path(record.workspace), role)
             if path.exists():
-                result += [(role, line) for line in path.read_text(errors="replace").splitlines()[-lines:]]
+                result += [
+                    (role, line) for line in path.read_text(errors="replace").splitlines()[-lines:]
+                ]
         return result
 
-    def follow(self, record: PreviewRecord, role: str, emit: Callable[[str], None], stop: threading.Event) -> None:
+    def follow(
+        self, record: PreviewRecord, role: str, emit: Callable[[str], None], stop: threading.Event
+    ) -> None:
         """Blocking: forward lines appended to the role's log file until `stop` is set."""
         path = _log_path(Path(record.workspace), role)
         with open(path, "rb") as handle:
@@ -206,7 +280,11 @@ class LocalRuntime:
     def reap_orphans(self, index: PreviewIndex) -> list[str]:
         reaped = []
         for record in index.all():
-            if record.runtime != "local" or record.detached or (record.owner and is_alive(record.owner)):
+            if (
+                record.runtime != "local"
+                or record.detached
+                or (record.owner and is_alive(record.owner))
+            ):
                 continue
             self.stop(record)
             index.remove(record.workspace)

@@ -24,19 +24,22 @@ from server.workspace.atomic import atomic_write
 
 Role = Literal["frontend", "backend"]
 ROLES: tuple[Role, Role] = ("frontend", "backend")
+RuntimeName = Literal["docker", "local"]
 
 
 class PreviewRecord(BaseModel):
     workspace: str
     frontend_port: int
     backend_port: int
-    runtime: Literal["docker", "local"] | None = None
+    runtime: RuntimeName | None = None
     running: bool = False
     owner: str | None = None  # "pid:starttime" of the daemon that started it
     detached: bool = False
     started: float = 0.0
     containers: dict[str, str] = Field(default_factory=dict)  # role -> container id
-    processes: dict[str, str] = Field(default_factory=dict)  # role -> "pid:starttime" of the group leader
+    processes: dict[str, str] = Field(
+        default_factory=dict
+    )  # role -> "pid:starttime" of the group leader
 
     @property
     def frontend_url(self) -> str:

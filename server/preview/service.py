@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import anyio
 import httpx
@@ -37,8 +37,11 @@ from server.preview.local_runtime import LocalRuntime
 from server.preview.owner import current_owner, is_alive
 from server.preview.ports import choose_pair
 from server.preview.records import (
+    ROLES,
     PreviewIndex,
     PreviewRecord,
+    Role,
+    RuntimeName,
     read_workspace_record,
     write_workspace_record,
 )
@@ -47,19 +50,20 @@ from server.workspace.layout import Layout
 
 log = logging.getLogger(__name__)
 
-LogListener = Callable[[str, str, str], None]  # workspace, role, line
-RuntimeName = Literal["docker", "local"]
+LogListener = Callable[[str, Role, str], None]  # workspace, role, line
 
 
 class Runtime(Protocol):
-    name: str
+    name: RuntimeName
 
     def unavailable(self) -> str | None: ...
     def start(self, spec: LaunchSpec) -> dict[str, str]: ...
     def alive(self, record: PreviewRecord) -> dict[str, bool]: ...
     def stop(self, record: PreviewRecord) -> None: ...
-    def tail(self, record: PreviewRecord, lines: int) -> list[tuple[str, str]]: ...
-    def follow(self, record: PreviewRecord, role: str, emit: Callable[[str], None], stop: threading.Event) -> None: ...
+    def tail(self, record: PreviewRecord, lines: int) -> list[tuple[Role, str]]: ...
+    def follow(
+        self, record: PreviewRecord, role: str, emit: Callable[[str], None], stop: threading.Event
+    ) -> None: ...
 
 
 class PreviewError(StepForgeError):
@@ -76,18 +80,26 @@ async def _answers(client: httpx.AsyncClient, url: str) -> bool:
 async def check_health(record: PreviewRecord) -> PreviewHealth:
     async with httpx.AsyncClient(timeout=2.0) as client:
         frontend, backend = await asyncio.gather(
-            _answers(client, record.frontend_url + "/"), _answers(client, record.backend_url + "/api/health")
+            _answers(client, record.frontend_url + "/"),
+            _answers(client, record.backend_url + "/api/health"),
         )
     return PreviewHealth(frontend=frontend, backend=backend)
 
 
 class PreviewService:
-    def __init__(self, settings: Settings, on_log: LogListener | None = None, index: PreviewIndex | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        on_log: LogListener | None = None,
+        index: PreviewIndex | None = None,
+    ) -> None:
         self.settings = settings
         self.on_log = on_log
         self.index = index or PreviewIndex()
         self.runtimes: dict[str, Runtime] = {
-            "docker": DockerRuntime(settings.frontend_image, settings.backend_image, settings.container_mounts),
+            "docker": DockerRuntime(
+                settings.frontend_image, settings.backend_image, settings.container_mounts
+            ),
             "local": LocalRuntime(),
         }
         self.owner = current_owner()
@@ -103,7 +115,10 @@ class PreviewService:
             runtime = self.runtimes[name]
             reason = await anyio.to_thread.run_sync(runtime.unavailable)
             if reason:
-                raise StepForgeError(f"The {name} runtime is unavailable: {reason}.", code=ErrorCode.RUNTIME_UNAVAILABLE)
+                raise StepForgeError(
+                    f"The {name} runtime is unavailable: {reason}.",
+                    code=ErrorCode.RUNTIME_UNAVAILABLE,
+                )
             return runtime, f"{name} runtime"
         docker_reason = await anyio.to_thread.run_sync(self.runtimes["docker"].unavailable)
         if docker_reason is None:
@@ -118,7 +133,9 @@ class PreviewService:
 
     # --- start -----------------------------------------------------------------------------------
 
-    async def start(self, root: Path, params: PreviewStartParams, progress: Progress) -> PreviewStartResult:
+    async def start(
+        self, root: Path, params: PreviewStartParams, progress: Progress
+    ) -> PreviewStartResult:
         layout = Layout(root)
         record = await anyio.to_thread.run_sync(read_workspace_record, layout.preview)
         if record is not None and record.running:
@@ -130,20 +147,34 @@ class PreviewService:
                     if not params.detached and record.owner == self.owner:
                         self._attached.add(str(root))
                     return PreviewStartResult(
-                        frontend_url=record.frontend_url, backend_url=record.backend_url,
-                        runtime=record.runtime or "local", message="The preview was already running.",
+                        frontend_url=record.frontend_url,
+                        backend_url=record.backend_url,
+                        runtime=record.runtime or "local",
+                        message="The preview was already running.",
                     )
             await self._stop_record(record)
 
         runtime, why = await self._choose(params.runtime)
         reserved = await anyio.to_thread.run_sync(self.index.reserved_ports, str(root))
         remembered = (record.frontend_port, record.backend_port) if record else None
-        frontend_port, backend_port = await anyio.to_thread.run_sync(choose_pair, remembered, reserved)
-        spec = LaunchSpec(root, frontend_port, backend_port, self.owner, params.detached, self.settings)
-        progress.report(f"Starting the preview with the {why} on ports {frontend_port}/{backend_port}", 10)
+        frontend_port, backend_port = await anyio.to_thread.run_sync(
+            choose_pair, remembered, reserved
+        )
+        spec = LaunchSpec(
+            root, frontend_port, backend_port, self.owner, params.detached, self.settings
+        )
+        progress.report(
+            f"Starting the preview with the {why} on ports {frontend_port}/{backend_port}", 10
+        )
         record = PreviewRecord(
-            workspace=str(root), frontend_port=frontend_port, backend_port=backend_port,
-            runtime=runtime.name, running=True, owner=self.owner, detached=params.detached, started=time.time(),
+            workspace=str(root),
+            frontend_port=frontend_port,
+            backend_port=backend_port,
+            runtime=runtime.name,
+            running=True,
+            owner=self.owner,
+            detached=params.detached,
+            started=time.time(),
         )
         # Reserve the ports before the (possibly long) start, so that a parallel start elsewhere
         # does not take them.
@@ -173,11 +204,15 @@ class PreviewService:
                 await self._stop_record(record)
             raise
         return PreviewStartResult(
-            frontend_url=record.frontend_url, backend_url=record.backend_url,
-            runtime=record.runtime or "local", message=f"Preview running with the {why}.",
+            frontend_url=record.frontend_url,
+            backend_url=record.backend_url,
+            runtime=record.runtime or "local",
+            message=f"Preview running with the {why}.",
         )
 
-    async def _wait_healthy(self, record: PreviewRecord, runtime: Runtime, progress: Progress) -> None:
+    async def _wait_healthy(
+        self, record: PreviewRecord, runtime: Runtime, progress: Progress
+    ) -> None:
         deadline = time.monotonic() + self.settings.preview_timeout
         async with httpx.AsyncClient(timeout=2.0) as client:
             while True:
@@ -191,13 +226,21 @@ class PreviewService:
                     lines = await anyio.to_thread.run_sync(runtime.tail, record, 30)
                     shown = "\n".join(f"[{role}] {line}" for role, line in lines) or "(no output)"
                     what = (
-                        f"the {' and '.join(dead)} server exited" if dead
+                        f"the {' and '.join(dead)} server exited"
+                        if dead
                         else f"no answer within {self.settings.preview_timeout:.0f} s"
                         f" (frontend {'ok' if frontend else 'down'}, backend {'ok' if backend else 'down'})"
                     )
-                    raise PreviewError(f"The preview did not start: {what}. Last log lines:\n{shown}")
+                    raise PreviewError(
+                        f"The preview did not start: {what}. Last log lines:\n{shown}"
+                    )
                 progress.report(
-                    "Waiting for " + " and ".join(n for n, ok in (("the frontend", frontend), ("the backend", backend)) if not ok),
+                    "Waiting for "
+                    + " and ".join(
+                        n
+                        for n, ok in (("the frontend", frontend), ("the backend", backend))
+                        if not ok
+                    ),
                     60 if frontend or backend else 40,
                 )
                 await anyio.sleep(0.3)
@@ -211,13 +254,16 @@ class PreviewService:
         self._followers[record.workspace] = stop
         loop = asyncio.get_running_loop()
         on_log = self.on_log
-        for role in ("frontend", "backend"):
+        for role in ROLES:
 
-            def emit(line: str, role: str = role) -> None:
+            def emit(line: str, role: Role = role) -> None:
                 loop.call_soon_threadsafe(on_log, record.workspace, role, line)
 
             threading.Thread(
-                target=runtime.follow, args=(record, role, emit, stop), daemon=True, name=f"preview-log-{role}"
+                target=runtime.follow,
+                args=(record, role, emit, stop),
+                daemon=True,
+                name=f"preview-log-{role}",
             ).start()
 
     async def logs(self, root: Path, lines: int) -> PreviewLogsResult:
@@ -225,7 +271,9 @@ class PreviewService:
         if record is None or record.runtime is None:
             return PreviewLogsResult(lines=[])
         tail = await anyio.to_thread.run_sync(self.runtimes[record.runtime].tail, record, lines)
-        return PreviewLogsResult(lines=[PreviewLogLine(role=role, line=line) for role, line in tail])  # type: ignore[arg-type]
+        return PreviewLogsResult(
+            lines=[PreviewLogLine(role=role, line=line) for role, line in tail]
+        )
 
     # --- status and stop -------------------------------------------------------------------------
 
@@ -246,9 +294,14 @@ class PreviewService:
     async def stop(self, root: Path) -> PreviewStopResult:
         record = await anyio.to_thread.run_sync(read_workspace_record, Layout(root).preview)
         if record is None or not record.running:
-            return PreviewStopResult(stopped=False, message="No preview is running for this workspace.")
+            return PreviewStopResult(
+                stopped=False, message="No preview is running for this workspace."
+            )
         await self._stop_record(record)
-        return PreviewStopResult(stopped=True, message=f"Stopped the preview ({record.frontend_url}, {record.backend_url}).")
+        return PreviewStopResult(
+            stopped=True,
+            message=f"Stopped the preview ({record.frontend_url}, {record.backend_url}).",
+        )
 
     async def _stop_record(self, record: PreviewRecord) -> None:
         stop = self._followers.pop(record.workspace, None)
@@ -256,8 +309,12 @@ class PreviewService:
             stop.set()
         if record.runtime is not None:
             await anyio.to_thread.run_sync(self.runtimes[record.runtime].stop, record)
-        stopped = record.model_copy(update={"running": False, "containers": {}, "processes": {}, "owner": None})
-        await anyio.to_thread.run_sync(write_workspace_record, Layout(Path(record.workspace)).preview, stopped)
+        stopped = record.model_copy(
+            update={"running": False, "containers": {}, "processes": {}, "owner": None}
+        )
+        await anyio.to_thread.run_sync(
+            write_workspace_record, Layout(Path(record.workspace)).preview, stopped
+        )
         await anyio.to_thread.run_sync(self.index.remove, record.workspace)
         self._attached.discard(record.workspace)
 
@@ -266,7 +323,9 @@ class PreviewService:
     async def shutdown(self) -> None:
         """The editor session ends: stop the previews it started (not detached ones)."""
         for workspace in list(self._attached):
-            record = await anyio.to_thread.run_sync(read_workspace_record, Layout(Path(workspace)).preview)
+            record = await anyio.to_thread.run_sync(
+                read_workspace_record, Layout(Path(workspace)).preview
+            )
             if record is not None and record.running and not record.detached:
                 await self._stop_record(record)
 
@@ -285,9 +344,11 @@ class PreviewService:
                 reaped.add(record.workspace)
         for workspace in reaped:
             path = Layout(Path(workspace)).preview
-            record = await anyio.to_thread.run_sync(read_workspace_record, path)
-            if record is not None and record.running:
-                stopped = record.model_copy(update={"running": False, "containers": {}, "processes": {}, "owner": None})
+            remembered = await anyio.to_thread.run_sync(read_workspace_record, path)
+            if remembered is not None and remembered.running:
+                stopped = remembered.model_copy(
+                    update={"running": False, "containers": {}, "processes": {}, "owner": None}
+                )
                 await anyio.to_thread.run_sync(write_workspace_record, path, stopped)
         if reaped:
             log.info("reaped %d orphaned preview(s): %s", len(reaped), ", ".join(sorted(reaped)))

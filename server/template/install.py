@@ -55,7 +55,9 @@ async def register(session: WorkspaceSession, plan: Plan) -> Registration:
     complete = {
         path
         for path in plan.file_paths()
-        if path in state.files and state.files[path].state in COMPLETE_STATES and session.exists(path)
+        if path in state.files
+        and state.files[path].state in COMPLETE_STATES
+        and session.exists(path)
     }
     registration = Registration()
     routes = render_routes(plan, complete)

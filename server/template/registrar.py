@@ -75,12 +75,16 @@ def render_routes(plan: Plan, exists: set[str]) -> RenderedRoutes:
     if any("lazy(" in entry for entry in entries):
         lines.append('import { lazy } from "react";\n')
     if used_icons:
-        lines.append(f"import {{ {', '.join(sorted(used_icons))} }} from \"lucide-react\";\n")
+        lines.append(f'import {{ {", ".join(sorted(used_icons))} }} from "lucide-react";\n')
     if needs_pending:
         lines.append(f'import {PENDING_PAGE} from "./layout/{PENDING_PAGE}";\n')
     lines.append('import type { AppRoute } from "./layout/types";\n\n')
     body = "".join(entries)
-    lines.append(f"export const routes: AppRoute[] = [\n{body}];\n" if body else "export const routes: AppRoute[] = [];\n")
+    lines.append(
+        f"export const routes: AppRoute[] = [\n{body}];\n"
+        if body
+        else "export const routes: AppRoute[] = [];\n"
+    )
     return RenderedRoutes("".join(lines), notes)
 
 
@@ -101,7 +105,13 @@ def defines_api_router(source: str) -> bool:
             continue
         if isinstance(value, ast.Call):
             func = value.func
-            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            name = (
+                func.id
+                if isinstance(func, ast.Name)
+                else func.attr
+                if isinstance(func, ast.Attribute)
+                else ""
+            )
             if name == "APIRouter":
                 return True
     return False
@@ -127,7 +137,11 @@ def render_router_registry(router_files: list[str]) -> str:
         "from fastapi import APIRouter\n"
         "\n"
         + (imports + "\n" if imports else "")
-        + (f"ROUTERS: list[APIRouter] = [\n{items}]\n" if items else "ROUTERS: list[APIRouter] = []\n")
+        + (
+            f"ROUTERS: list[APIRouter] = [\n{items}]\n"
+            if items
+            else "ROUTERS: list[APIRouter] = []\n"
+        )
     )
 
 
@@ -136,10 +150,14 @@ def backend_candidates(plan: Plan) -> list[str]:
     return [
         path
         for path in plan.file_paths()
-        if path.startswith("backend/") and path.endswith(".py") and PurePosixPath(path).name != "__init__.py"
+        if path.startswith("backend/")
+        and path.endswith(".py")
+        and PurePosixPath(path).name != "__init__.py"
     ]
 
 
 def affects_registries(plan: Plan, path: str) -> bool:
     """Whether a newly written `path` changes what the registries should hold."""
-    return path in backend_candidates(plan) or any(component_file(plan, r.component) == path for r in plan.routes)
+    return path in backend_candidates(plan) or any(
+        component_file(plan, r.component) == path for r in plan.routes
+    )

@@ -52,7 +52,9 @@ def atomic_write(path: Path, data: bytes | str, *, mode: int | None = None) -> N
             umask = os.umask(0)
             os.umask(umask)
             mode = 0o666 & ~umask
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".stepforge-tmp", dir=path.parent)
+    fd, temp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".stepforge-tmp", dir=path.parent
+    )
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)

@@ -37,24 +37,37 @@ def _text(data: bytes | None) -> str:
     return data.decode("utf-8", "replace") if data is not None else ""
 
 
-async def conflict_details(session: WorkspaceSession, state: JobState, conflict_id: str) -> ConflictDetailsResult:
+async def conflict_details(
+    session: WorkspaceSession, state: JobState, conflict_id: str
+) -> ConflictDetailsResult:
     conflict = _find(session, state, conflict_id)
     mine = await anyio.to_thread.run_sync(session.read, conflict.path)
     generated = await anyio.to_thread.run_sync(session.baselines.get, conflict.generated_hash)
     base = await anyio.to_thread.run_sync(session.baselines.get, conflict.base_hash)
     return ConflictDetailsResult(
-        conflict_id=conflict_id, path=conflict.path, mine=_text(mine), generated=_text(generated), base=_text(base)
+        conflict_id=conflict_id,
+        path=conflict.path,
+        mine=_text(mine),
+        generated=_text(generated),
+        base=_text(base),
     )
 
 
-async def resolve_conflict(session: WorkspaceSession, params: ResolveConflictParams) -> ResolveConflictResult:
+async def resolve_conflict(
+    session: WorkspaceSession, params: ResolveConflictParams
+) -> ResolveConflictResult:
     """Only while holding the workspace lock."""
     conflict = _find(session, session.store.state, params.conflict_id)
     if params.choice == "merged" and params.content is None:
-        raise StepForgeError("Choice 'merged' needs content: the merged text to write.", code=ErrorCode.INVALID_PARAMS)
+        raise StepForgeError(
+            "Choice 'merged' needs content: the merged text to write.",
+            code=ErrorCode.INVALID_PARAMS,
+        )
     generated = await anyio.to_thread.run_sync(session.baselines.get, conflict.generated_hash)
     if generated is None:
-        raise StepForgeError(f"The generated version of {conflict.path} is missing from .stepforge/baselines.")
+        raise StepForgeError(
+            f"The generated version of {conflict.path} is missing from .stepforge/baselines."
+        )
     target = safe_join(session.root, conflict.path)
     if params.choice == "generated":
         await anyio.to_thread.run_sync(atomic_write, target, generated)

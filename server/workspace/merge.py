@@ -29,7 +29,9 @@ def merge3(base: bytes, mine: bytes, theirs: bytes) -> MergeResult:
     Blocking: async callers run it in a worker thread."""
     git = shutil.which("git")
     if git is None:
-        raise ConfigurationError("git is not installed: StepForge needs `git merge-file` to merge edits.")
+        raise ConfigurationError(
+            "git is not installed: StepForge needs `git merge-file` to merge edits."
+        )
     with tempfile.TemporaryDirectory(prefix="stepforge-merge-") as folder:
         paths = []
         for name, data in (("mine", mine), ("base", base), ("generated", theirs)):
@@ -37,10 +39,24 @@ def merge3(base: bytes, mine: bytes, theirs: bytes) -> MergeResult:
             path.write_bytes(data)
             paths.append(str(path))
         completed = subprocess.run(
-            [git, "merge-file", "-p", "--diff3", "-L", "yours", "-L", "base", "-L", "generated", *paths],
+            [
+                git,
+                "merge-file",
+                "-p",
+                "--diff3",
+                "-L",
+                "yours",
+                "-L",
+                "base",
+                "-L",
+                "generated",
+                *paths,
+            ],
             capture_output=True,
             check=False,
         )
     if completed.returncode < 0 or completed.returncode > 127:
-        raise RuntimeError(f"git merge-file failed: {completed.stderr.decode(errors='replace').strip()}")
+        raise RuntimeError(
+            f"git merge-file failed: {completed.stderr.decode(errors='replace').strip()}"
+        )
     return MergeResult(content=completed.stdout, conflicts=completed.returncode)

@@ -73,5 +73,7 @@ def workspace_from(value: str | None) -> Path:
     if not path.is_absolute():
         raise WorkspaceError(f"The workspace {value!r} must be an absolute path or a file:// URI.")
     if not path.is_dir():
-        raise WorkspaceError(f"The workspace {str(path)!r} is not an existing folder: create it first.")
+        raise WorkspaceError(
+            f"The workspace {str(path)!r} is not an existing folder: create it first."
+        )
     return path.resolve()

@@ -31,7 +31,6 @@ from server.workspace.layout import Layout
 from server.workspace.lock import WorkspaceLock
 from server.workspace.paths import safe_join
 from server.workspace.state import (
-    COMPLETE_STATES,
     ConflictRecord,
     FileRecord,
     JobState,
@@ -110,7 +109,7 @@ class WorkspaceSession:
             if self.plan_error:
                 raise PlanValidationError([self.plan_error])
             raise PlanMissingError(
-                f"{self.root} has no plan yet: run `stepforge plan \"...\"` (stepforge/plan) first."
+                f'{self.root} has no plan yet: run `stepforge plan "..."` (stepforge/plan) first.'
             )
         return plan
 
@@ -163,7 +162,11 @@ class WorkspaceSession:
             elif len(parts) == 2:
                 folders.add((parts[0], False))
         recursive = {f for f, r in folders if r}
-        return {(f, r) for f, r in folders if not any(f.startswith(parent + "/") for parent in recursive)}
+        return {
+            (f, r)
+            for f, r in folders
+            if not any(f.startswith(parent + "/") for parent in recursive)
+        }
 
     async def refresh(self, touched: set[str]) -> None:
         """Re-derive the states of tracked files among `touched` (or under a touched folder):
@@ -230,7 +233,9 @@ class WorkspaceSession:
         result = {}
         for path in paths:
             record = state.files.get(path)
-            result[path] = FileState.PENDING if record is None else derive_state(record, self.disk_hash(path))
+            result[path] = (
+                FileState.PENDING if record is None else derive_state(record, self.disk_hash(path))
+            )
         return result
 
     # --- transitions and notifications ---------------------------------------------------------
@@ -238,7 +243,9 @@ class WorkspaceSession:
     def notify(self, path: str, state: FileState, reason: str | None = None) -> None:
         if self._on_file_status is not None:
             self._on_file_status(
-                FileStatusNotification(workspace=str(self.root), path=path, state=state, reason=reason)
+                FileStatusNotification(
+                    workspace=str(self.root), path=path, state=state, reason=reason
+                )
             )
 
     async def transition(self, path: str, state: FileState, reason: str | None = None) -> None:
@@ -258,7 +265,13 @@ class WorkspaceSession:
     # --- writing files -------------------------------------------------------------------------
 
     async def write(
-        self, relative: str, content: bytes, *, base: bytes | None = None, use_recorded_base: bool = True, recreate: bool = False
+        self,
+        relative: str,
+        content: bytes,
+        *,
+        base: bytes | None = None,
+        use_recorded_base: bool = True,
+        recreate: bool = False,
     ) -> WriteResult:
         """Write a file under the never-lose-an-edit rules (see `server.workspace.writer`).
 
@@ -273,7 +286,9 @@ class WorkspaceSession:
         if base is None and use_recorded_base:
             base = await anyio.to_thread.run_sync(self.baselines.get, recorded_hash)
         result = await anyio.to_thread.run_sync(
-            lambda: write_file(target, content, base, was_written=recorded_hash is not None, recreate=recreate)
+            lambda: write_file(
+                target, content, base, was_written=recorded_hash is not None, recreate=recreate
+            )
         )
         self.hashes.forget(target)
         if result.outcome is WriteOutcome.CONFLICT:
@@ -285,7 +300,10 @@ class WorkspaceSession:
             for old_id in [cid for cid, c in state.conflicts.items() if c.path == relative]:
                 del state.conflicts[old_id]
             state.conflicts[conflict_id] = ConflictRecord(
-                path=relative, base_hash=result.base_after, generated_hash=proposal, created=time.time()
+                path=relative,
+                base_hash=result.base_after,
+                generated_hash=proposal,
+                created=time.time(),
             )
             result = WriteResult(result.outcome, result.base_after, result.disk_hash, conflict_id)
         elif result.outcome is not WriteOutcome.SKIPPED:

@@ -43,7 +43,9 @@ def _interesting(relative: str) -> bool:
 class _Forwarder(FileSystemEventHandler):
     """Runs in watchdog's thread: hands each touched path to the event loop."""
 
-    def __init__(self, root: Path, loop: asyncio.AbstractEventLoop, push: Callable[[str], None]) -> None:
+    def __init__(
+        self, root: Path, loop: asyncio.AbstractEventLoop, push: Callable[[str], None]
+    ) -> None:
         self.root = root
         self.loop = loop
         self.push = push
@@ -78,7 +80,9 @@ class WorkspaceWatcher:
         self._touched.add(relative)
         self._wake.set()
 
-    def _schedule_all(self, observer: BaseObserver, folders: Iterable[tuple[str, bool]], handler: _Forwarder) -> None:
+    def _schedule_all(
+        self, observer: BaseObserver, folders: Iterable[tuple[str, bool]], handler: _Forwarder
+    ) -> None:
         for relative, recursive in folders:
             path = self.root / relative if relative else self.root
             if path.is_dir():

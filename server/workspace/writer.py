@@ -38,14 +38,18 @@ class WriteResult:
         return self.outcome in (WriteOutcome.MERGED, WriteOutcome.CONFLICT)
 
 
-def write_file(target: Path, new: bytes, base: bytes | None, *, was_written: bool, recreate: bool = False) -> WriteResult:
+def write_file(
+    target: Path, new: bytes, base: bytes | None, *, was_written: bool, recreate: bool = False
+) -> WriteResult:
     """Write `new` to `target` under the rules above. `base` is what StepForge last wrote there
     (None if it never did); `was_written` tells a deleted file from a new one. Blocking."""
     new_hash = sha256(new)
     disk = read_bytes_or_none(target)
     if disk is None:
         if was_written and not recreate:
-            return WriteResult(WriteOutcome.SKIPPED, sha256(base) if base is not None else None, None)
+            return WriteResult(
+                WriteOutcome.SKIPPED, sha256(base) if base is not None else None, None
+            )
         atomic_write(target, new)
         return WriteResult(WriteOutcome.WRITTEN, new_hash, new_hash)
     if disk == new:
@@ -57,4 +61,6 @@ def write_file(target: Path, new: bytes, base: bytes | None, *, was_written: boo
     if merged.clean:
         atomic_write(target, merged.content)
         return WriteResult(WriteOutcome.MERGED, new_hash, sha256(merged.content))
-    return WriteResult(WriteOutcome.CONFLICT, sha256(base) if base is not None else None, sha256(disk))
+    return WriteResult(
+        WriteOutcome.CONFLICT, sha256(base) if base is not None else None, sha256(disk)
+    )

@@ -17,11 +17,15 @@ def test_plan_writes_a_valid_plan_and_prints_a_summary(fake_groq, workspace):
     assert "Validating the plan" in done.stderr  # plain progress lines when not on a terminal
     plan = json.loads((workspace / ".stepforge" / "plan.json").read_text())
     assert plan["project_name"] == "task-manager"
-    assert (workspace / "frontend" / "package.json").exists() and (workspace / "backend" / "main.py").exists()
+    assert (workspace / "frontend" / "package.json").exists() and (
+        workspace / "backend" / "main.py"
+    ).exists()
 
 
 def test_json_output_is_the_result_object(fake_groq, workspace):
-    done = run_cli("plan", REQUEST, "--workspace", str(workspace), "--json", env=daemon_env(fake_groq))
+    done = run_cli(
+        "plan", REQUEST, "--workspace", str(workspace), "--json", env=daemon_env(fake_groq)
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["projectName"] == "task-manager" and result["usage"]["calls"] == 1
@@ -49,7 +53,9 @@ def test_a_missing_key_is_exit_3_saying_what_to_set(fake_groq, workspace):
 
 def test_usage_errors_are_exit_2(fake_groq, tmp_path):
     assert run_cli("plan", env=daemon_env(fake_groq)).returncode == 2
-    missing = run_cli("plan", REQUEST, "--workspace", str(tmp_path / "nope"), env=daemon_env(fake_groq))
+    missing = run_cli(
+        "plan", REQUEST, "--workspace", str(tmp_path / "nope"), env=daemon_env(fake_groq)
+    )
     assert missing.returncode == 2 and "is not a folder" in missing.stderr
 
 

@@ -59,7 +59,11 @@ async def test_generate_the_whole_app_with_progress_and_file_status(lsp, workspa
     lsp.progress_reports.setdefault(token, [])
     result = await request(lsp, "stepforge/generate", {"workDoneToken": token})
 
-    assert sorted(result["written"]) == sorted(APP.files) and result["failed"] == [] and result["skipped"] == []
+    assert (
+        sorted(result["written"]) == sorted(APP.files)
+        and result["failed"] == []
+        and result["skipped"] == []
+    )
     assert result["usage"]["calls"] == 24 and result["usage"]["completionTokens"] > 0
     assert_app_complete(workspace)
 
@@ -99,7 +103,9 @@ async def test_dependencies_are_done_before_their_dependents_start(lsp, fake_gro
         path = served.prompt.split("one file of the project: `")[1].split("`")[0]
         started[path], finished[path] = served.started, served.finished
     assert finished["backend/models/task.py"] <= started["backend/services/task_store.py"]
-    assert max(finished[p] for p in started if "/components/" in p) <= min(started[p] for p in started if "/pages/" in p)
+    assert max(finished[p] for p in started if "/components/" in p) <= min(
+        started[p] for p in started if "/pages/" in p
+    )
     assert fake_groq.max_in_flight > 1  # files of one step ran side by side
 
 
@@ -128,7 +134,9 @@ async def test_faults_are_recovered(fake_groq, workspace):
     assert len(continued) >= 5
 
 
-async def test_a_file_that_keeps_failing_is_failed_and_its_dependents_skipped(lsp, responder, workspace):
+async def test_a_file_that_keeps_failing_is_failed_and_its_dependents_skipped(
+    lsp, responder, workspace
+):
     responder.overrides["backend/models/project.py"] = "class Project(:\n"
     await request(lsp, "stepforge/plan", {"request": REQUEST})
     result = await request(lsp, "stepforge/generate", {})
@@ -145,11 +153,17 @@ async def test_a_file_that_keeps_failing_is_failed_and_its_dependents_skipped(ls
     calls_before = dict(responder.calls_by_path)
     again = await request(lsp, "stepforge/generate", {})
     assert again["failed"] == [] and "backend/models/project.py" in again["written"]
-    assert responder.calls_by_path["backend/models/task.py"] == calls_before["backend/models/task.py"] == 1
+    assert (
+        responder.calls_by_path["backend/models/task.py"]
+        == calls_before["backend/models/task.py"]
+        == 1
+    )
     assert_app_complete(workspace)
 
 
-async def test_cancel_stops_promptly_and_a_later_generate_resumes(lsp, fake_groq, responder, workspace):
+async def test_cancel_stops_promptly_and_a_later_generate_resumes(
+    lsp, fake_groq, responder, workspace
+):
     await request(lsp, "stepforge/plan", {"request": REQUEST})
     fake_groq.latency = Latency(first_token_seconds=0.1, tokens_per_second=300)
     msg_id = str(uuid.uuid4())
@@ -181,7 +195,9 @@ async def test_cancel_stops_promptly_and_a_later_generate_resumes(lsp, fake_groq
     assert_app_complete(workspace)
 
 
-async def test_status_is_prompt_while_generating_and_files_fill_in_on_disk(lsp, fake_groq, workspace):
+async def test_status_is_prompt_while_generating_and_files_fill_in_on_disk(
+    lsp, fake_groq, workspace
+):
     await request(lsp, "stepforge/plan", {"request": REQUEST})
     fake_groq.latency = Latency(first_token_seconds=0.05, tokens_per_second=300, chunk_tokens=4)
     generating = asyncio.ensure_future(request(lsp, "stepforge/generate", {"concurrency": 4}))
@@ -201,7 +217,9 @@ async def test_status_is_prompt_while_generating_and_files_fill_in_on_disk(lsp, 
                 partials.add(text)
         await asyncio.sleep(0.05)
     await generating
-    assert any(0 < len(p) < len(final) and final.startswith(p) for p in partials), "never seen filling in"
+    assert any(0 < len(p) < len(final) and final.startswith(p) for p in partials), (
+        "never seen filling in"
+    )
     assert said_generating > 5
     assert max(latencies) < 0.5
     assert_app_complete(workspace)
@@ -223,7 +241,9 @@ async def test_prompts_stay_within_a_small_context_window(fake_groq, workspace):
     assert any("(outline)" in p for p in file_prompts)
 
 
-async def test_single_shot_writes_what_it_can_and_the_rest_file_by_file(fake_groq, responder, workspace):
+async def test_single_shot_writes_what_it_can_and_the_rest_file_by_file(
+    fake_groq, responder, workspace
+):
     env = daemon_env(fake_groq, STEPFORGE_MAX_OUTPUT_TOKENS="1500")  # cuts the whole-app answer
     client = await start_lsp(env, workspace)
     statuses = collect_file_status(client)
@@ -240,14 +260,17 @@ async def test_single_shot_writes_what_it_can_and_the_rest_file_by_file(fake_gro
     assert sum(responder.calls_by_path.values()) == len(per_file)
     written_by_single_shot = set(APP.files) - set(responder.calls_by_path)
     assert written_by_single_shot and all(
-        any(s["path"] == p and s["state"] == "done" for s in statuses) for p in written_by_single_shot
+        any(s["path"] == p and s["state"] == "done" for s in statuses)
+        for p in written_by_single_shot
     )
 
 
 async def test_rate_limits_slow_the_run_down_without_failures():
     app = ScriptedApp.synthetic(files=12, steps=3, min_tokens=150, max_tokens=300)
     with FakeGroq(AppResponder(app), tpm_limit=3000, tpm_window_seconds=1.0) as fake:
-        workspace = Path(os.environ.get("TMPDIR", "/tmp")) / f"stepforge-rate-{uuid.uuid4().hex[:8]}"
+        workspace = (
+            Path(os.environ.get("TMPDIR", "/tmp")) / f"stepforge-rate-{uuid.uuid4().hex[:8]}"
+        )
         workspace.mkdir()
         client = await start_lsp(daemon_env(fake), workspace)
         try:
@@ -267,11 +290,15 @@ async def test_rate_limits_slow_the_run_down_without_failures():
 
 def test_cli_generate_and_status(fake_groq, workspace):
     plan_with_cli(fake_groq, workspace)
-    done = run_cli("generate", "--workspace", str(workspace), "--concurrency", "3", env=daemon_env(fake_groq))
+    done = run_cli(
+        "generate", "--workspace", str(workspace), "--concurrency", "3", env=daemon_env(fake_groq)
+    )
     assert done.returncode == 0, done.stderr
     assert "Generated 24 files, 0 failed, 0 skipped" in done.stdout
     assert_app_complete(workspace)
-    status = json.loads(run_cli("status", "--workspace", str(workspace), "--json", env=daemon_env(fake_groq)).stdout)
+    status = json.loads(
+        run_cli("status", "--workspace", str(workspace), "--json", env=daemon_env(fake_groq)).stdout
+    )
     assert status["counts"] == {"done": 24} and status["usage"]["calls"] == 25
 
 
@@ -282,21 +309,46 @@ def test_cli_generate_exit_code_reflects_failures(fake_groq, responder, workspac
     assert done.returncode == 1
     result = json.loads(done.stdout)
     assert result["failed"][0]["path"] == "frontend/src/types/task.ts"
-    only = run_cli("generate", "--workspace", str(workspace), "--only", "backend/nope.py", env=daemon_env(fake_groq))
+    only = run_cli(
+        "generate",
+        "--workspace",
+        str(workspace),
+        "--only",
+        "backend/nope.py",
+        env=daemon_env(fake_groq),
+    )
     assert only.returncode == 1 and "Not in the plan: backend/nope.py" in only.stderr
 
 
 def _daemon_pid(workspace: Path) -> int | None:
-    holder = (workspace / ".stepforge" / "lock").read_text() if (workspace / ".stepforge" / "lock").exists() else ""
+    holder = (
+        (workspace / ".stepforge" / "lock").read_text()
+        if (workspace / ".stepforge" / "lock").exists()
+        else ""
+    )
     return int(holder.rsplit(" ", 1)[1]) if "pid" in holder else None
 
 
-def test_sigkill_mid_run_then_resume_completes_without_regenerating_done_files(fake_groq, responder, workspace):
+def test_sigkill_mid_run_then_resume_completes_without_regenerating_done_files(
+    fake_groq, responder, workspace
+):
     plan_with_cli(fake_groq, workspace)
     fake_groq.latency = Latency(first_token_seconds=0.1, tokens_per_second=400)
     process = subprocess.Popen(
-        [sys.executable, "-m", "server", "generate", "--workspace", str(workspace), "--concurrency", "2"],
-        env=daemon_env(fake_groq), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "server",
+            "generate",
+            "--workspace",
+            str(workspace),
+            "--concurrency",
+            "2",
+        ],
+        env=daemon_env(fake_groq),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     state_path = workspace / ".stepforge" / "state.json"
     deadline = time.monotonic() + 60
@@ -305,7 +357,9 @@ def test_sigkill_mid_run_then_resume_completes_without_regenerating_done_files(f
         time.sleep(0.1)
         records = json.loads(state_path.read_text())["files"]
         pid = pid or _daemon_pid(workspace)
-        if sum(r["state"] == "done" for r in records.values()) >= 6 and any(r["state"] == "generating" for r in records.values()):
+        if sum(r["state"] == "done" for r in records.values()) >= 6 and any(
+            r["state"] == "generating" for r in records.values()
+        ):
             break
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
@@ -320,7 +374,9 @@ def test_sigkill_mid_run_then_resume_completes_without_regenerating_done_files(f
     done = run_cli("generate", "--workspace", str(workspace), env=daemon_env(fake_groq))
     assert done.returncode == 0, done.stderr
     assert_app_complete(workspace)
-    assert all(responder.calls_by_path[p] == 1 for p in done_before), "a done file was generated twice"
+    assert all(responder.calls_by_path[p] == 1 for p in done_before), (
+        "a done file was generated twice"
+    )
     assert all(responder.calls_by_path[p] == 2 for p in interrupted)
 
 
@@ -329,7 +385,10 @@ def test_one_writer_per_workspace_while_status_still_reads(fake_groq, workspace)
     fake_groq.latency = Latency(first_token_seconds=0.3, tokens_per_second=300)
     process = subprocess.Popen(
         [sys.executable, "-m", "server", "generate", "--workspace", str(workspace)],
-        env=daemon_env(fake_groq), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=daemon_env(fake_groq),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 30
@@ -338,7 +397,9 @@ def test_one_writer_per_workspace_while_status_still_reads(fake_groq, workspace)
         second = run_cli("generate", "--workspace", str(workspace), env=daemon_env(fake_groq))
         assert second.returncode == 1
         assert "busy" in second.stderr and "stepforge generate in pid" in second.stderr
-        status = run_cli("status", "--workspace", str(workspace), "--json", env=daemon_env(fake_groq))
+        status = run_cli(
+            "status", "--workspace", str(workspace), "--json", env=daemon_env(fake_groq)
+        )
         assert status.returncode == 0 and json.loads(status.stdout)["generating"] is True
     finally:
         process.terminate()
@@ -352,5 +413,7 @@ def test_new_creates_a_fresh_folder_named_after_the_plan(fake_groq, tmp_path):
     assert_app_complete(tmp_path / "task-manager")
     again = run_cli("new", REQUEST, "--parent", str(tmp_path), "--json", env=daemon_env(fake_groq))
     assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout[again.stdout.index("{"):])["folder"] == str(tmp_path / "task-manager-2")
+    assert json.loads(again.stdout[again.stdout.index("{") :])["folder"] == str(
+        tmp_path / "task-manager-2"
+    )
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".stepforge-new-")]

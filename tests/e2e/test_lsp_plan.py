@@ -19,7 +19,9 @@ REQUEST = "a task manager with a dashboard and charts"
 
 
 def plan_request(client, params, msg_id=None):
-    return asyncio.wrap_future(client.protocol.send_request("stepforge/plan", params, msg_id=msg_id))
+    return asyncio.wrap_future(
+        client.protocol.send_request("stepforge/plan", params, msg_id=msg_id)
+    )
 
 
 def kinds(reports):
@@ -33,7 +35,9 @@ async def test_initialize_names_the_server_and_its_commands(lsp):
     assert {"stepforge.plan", "stepforge.status"} <= commands
 
 
-async def test_plan_with_a_client_token_reports_progress_and_writes_the_plan(lsp, workspace: Path, fake_groq):
+async def test_plan_with_a_client_token_reports_progress_and_writes_the_plan(
+    lsp, workspace: Path, fake_groq
+):
     token = "client-token-1"
     lsp.progress_reports.setdefault(token, [])
     result = await plan_request(lsp, {"request": REQUEST, "workDoneToken": token})
@@ -45,7 +49,9 @@ async def test_plan_with_a_client_token_reports_progress_and_writes_the_plan(lsp
     assert result["usage"]["promptTokens"] > 0 and result["usage"]["calls"] == 1
 
     reports = lsp.progress_reports[token]
-    assert kinds(reports)[0] == "WorkDoneProgressBegin" and kinds(reports)[-1] == "WorkDoneProgressEnd"
+    assert (
+        kinds(reports)[0] == "WorkDoneProgressBegin" and kinds(reports)[-1] == "WorkDoneProgressEnd"
+    )
     middle = [r for r in reports if isinstance(r, types.WorkDoneProgressReport)]
     assert any("plan" in (r.message or "").lower() for r in middle)
     percentages = [r.percentage for r in middle if r.percentage is not None]
@@ -65,7 +71,9 @@ async def test_plan_as_a_command(lsp, workspace: Path):
         types.ExecuteCommandParams(command="stepforge.plan", arguments=[{"request": REQUEST}])
     )
     assert result["projectName"] == "task-manager"
-    status = await lsp.workspace_execute_command_async(types.ExecuteCommandParams(command="stepforge.status", arguments=[{}]))
+    status = await lsp.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="stepforge.status", arguments=[{}])
+    )
     assert status["planPresent"] is True and status["projectName"] == "task-manager"
     assert {entry["state"] for entry in status["files"]} == {"pending"}
     assert len(status["files"]) == 24
@@ -109,7 +117,9 @@ async def test_cancel_from_the_progress_ui_stops_a_plan(lsp, fake_groq):
     lsp.progress_reports.setdefault(token, [])
     plan = plan_request(lsp, {"request": REQUEST, "workDoneToken": token})
     await asyncio.sleep(0.5)
-    lsp.protocol.notify("window/workDoneProgress/cancel", types.WorkDoneProgressCancelParams(token=token))
+    lsp.protocol.notify(
+        "window/workDoneProgress/cancel", types.WorkDoneProgressCancelParams(token=token)
+    )
     with pytest.raises(JsonRpcException) as caught:
         await asyncio.wait_for(plan, 3)
     assert caught.value.code == ErrorCode.REQUEST_CANCELLED
@@ -130,11 +140,16 @@ async def test_invalid_params_are_a_useful_32602(lsp, params, expected):
     assert expected in caught.value.message
 
 
-async def test_an_invalid_plan_is_reasked_then_refused_naming_the_problem(lsp, responder, fake_groq, workspace: Path):
+async def test_an_invalid_plan_is_reasked_then_refused_naming_the_problem(
+    lsp, responder, fake_groq, workspace: Path
+):
     bad = dict(responder.app.plan)
     bad["files"] = {**bad["files"], "backend": [*bad["files"]["backend"], "../x.py"]}
     orphan = dict(responder.app.plan)
-    orphan["routes"] = [*orphan["routes"], {"path": "/reports", "component": "Reports", "icon": "BarChart3", "label": "Reports"}]
+    orphan["routes"] = [
+        *orphan["routes"],
+        {"path": "/reports", "component": "Reports", "icon": "BarChart3", "label": "Reports"},
+    ]
     responder.plan_replies = [json.dumps(bad), "not json at all", json.dumps(orphan)]
     with pytest.raises(JsonRpcException) as caught:
         await plan_request(lsp, {"request": REQUEST})
@@ -168,7 +183,9 @@ async def test_without_a_root_the_daemon_refuses_instead_of_guessing(fake_groq, 
 
 
 async def test_invalid_options_are_shown_and_defaults_used(fake_groq, workspace):
-    client = await start_lsp(daemon_env(fake_groq), workspace, options={"concurrency": "lots", "model": "test-model"})
+    client = await start_lsp(
+        daemon_env(fake_groq), workspace, options={"concurrency": "lots", "model": "test-model"}
+    )
     try:
         await asyncio.sleep(0.3)
         assert any("concurrency='lots'" in m.message for m in client.messages)
@@ -193,5 +210,7 @@ async def test_the_api_key_reaches_no_log_state_or_message(fake_groq, workspace,
     finally:
         await client.shutdown_session()
     texts.append(capfd.readouterr().err)
-    texts += [p.read_text(errors="replace") for p in (workspace / ".stepforge").rglob("*") if p.is_file()]
+    texts += [
+        p.read_text(errors="replace") for p in (workspace / ".stepforge").rglob("*") if p.is_file()
+    ]
     assert all(secret not in text for text in texts)

@@ -28,8 +28,15 @@ pytestmark = pytest.mark.slow
 REQUEST = "a task manager with a dashboard and charts"
 LABELS = ["Dashboard", "Tasks", "Projects", "Settings"]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def generate_app(fake, workspace: Path) -> None:
@@ -48,7 +55,9 @@ def preview_record(workspace: Path) -> dict:
 
 
 def containers_of(workspace: Path) -> list:
-    return docker.from_env().containers.list(all=True, filters={"label": f"stepforge.workspace={workspace}"})
+    return docker.from_env().containers.list(
+        all=True, filters={"label": f"stepforge.workspace={workspace}"}
+    )
 
 
 def require_runtime(runtime: str) -> None:
@@ -79,7 +88,11 @@ async def check_in_browser(frontend_url: str) -> None:
             nav = page.locator("nav[aria-label='Main navigation']")
             await nav.wait_for(timeout=30_000)
             assert await nav.locator("a").all_inner_texts() == LABELS
-            assert await nav.locator("h2").all_inner_texts() == ["OVERVIEW", "WORK", "SYSTEM"]  # groups (CSS upper-cases)
+            assert await nav.locator("h2").all_inner_texts() == [
+                "OVERVIEW",
+                "WORK",
+                "SYSTEM",
+            ]  # groups (CSS upper-cases)
             for label in LABELS:
                 await nav.get_by_role("link", name=label).click()
                 await page.locator("h1", has_text=label).wait_for(timeout=30_000)
@@ -87,7 +100,9 @@ async def check_in_browser(frontend_url: str) -> None:
             await nav.get_by_role("link", name="Dashboard").click()
             total = page.locator("[data-testid='stat-Total']")
             await total.wait_for(timeout=30_000)
-            assert await total.inner_text() == "5"  # five seeded tasks, through VITE_API_URL and CORS
+            assert (
+                await total.inner_text() == "5"
+            )  # five seeded tasks, through VITE_API_URL and CORS
         finally:
             await browser.close()
 
@@ -121,7 +136,11 @@ async def test_preview_serves_the_generated_app(fake_groq, workspace, runtime):
 
         # Edits show without a restart: the backend reloads a changed router.
         router = workspace / "backend/routers/stats.py"
-        router.write_text(router.read_text().replace("return task_stats()", "return {**task_stats(), 'edited': True}"))
+        router.write_text(
+            router.read_text().replace(
+                "return task_stats()", "return {**task_stats(), 'edited': True}"
+            )
+        )
         async with httpx.AsyncClient(timeout=5) as http:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
@@ -148,7 +167,15 @@ async def test_preview_serves_the_generated_app(fake_groq, workspace, runtime):
 async def test_docker_containers_are_locked_down(fake_groq, workspace):
     require_docker()
     generate_app(fake_groq, workspace)
-    done = run_cli("preview", "start", "--workspace", str(workspace), "--runtime", "docker", env=daemon_env(fake_groq))
+    done = run_cli(
+        "preview",
+        "start",
+        "--workspace",
+        str(workspace),
+        "--runtime",
+        "docker",
+        env=daemon_env(fake_groq),
+    )
     assert done.returncode == 0, done.stderr
     try:
         found = {c.labels["stepforge.role"]: c for c in containers_of(workspace)}
@@ -157,16 +184,23 @@ async def test_docker_containers_are_locked_down(fake_groq, workspace):
             config = container.attrs["HostConfig"]
             assert container.attrs["Config"]["User"] == f"{os.getuid()}:{os.getgid()}"
             assert config["CapDrop"] == ["ALL"] and "no-new-privileges" in config["SecurityOpt"]
-            assert config["Memory"] > 0 and config["NanoCpus"] == 1_000_000_000 and config["PidsLimit"] == 512
+            assert (
+                config["Memory"] > 0
+                and config["NanoCpus"] == 1_000_000_000
+                and config["PidsLimit"] == 512
+            )
             bindings = [b for port in config["PortBindings"].values() for b in port]
             assert all(b["HostIp"] == "127.0.0.1" for b in bindings)
             labels = container.labels
-            assert labels["stepforge.managed"] == "1" and labels["stepforge.workspace"] == str(workspace)
+            assert labels["stepforge.managed"] == "1" and labels["stepforge.workspace"] == str(
+                workspace
+            )
             assert labels["stepforge.detached"] == "1" and ":" in labels["stepforge.owner"]
             mounts = {m["Destination"]: m for m in container.attrs["Mounts"]}
             assert mounts["/workspace"]["Source"] == str(workspace)
             assert mounts["/deps"]["Type"] == "volume" and mounts["/deps"]["Name"].startswith(
-                "stepforge-npm-" if role == "frontend" else "stepforge-venv-")
+                "stepforge-npm-" if role == "frontend" else "stepforge-venv-"
+            )
     finally:
         stop_everything(workspace, fake_groq)
     assert containers_of(workspace) == []
@@ -180,18 +214,33 @@ def test_a_cli_preview_outlives_the_command_and_is_found_again(fake_groq, worksp
     assert started.returncode == 0, started.stderr
     result = json.loads(started.stdout)
     try:
-        assert httpx.get(result["frontendUrl"] + "/", timeout=10).status_code == 200  # the command has exited
-        status = json.loads(run_cli("preview", "status", "--workspace", str(workspace), "--json", env=env).stdout)
-        assert status["running"] and status["detached"] and status["frontendUrl"] == result["frontendUrl"]
+        assert (
+            httpx.get(result["frontendUrl"] + "/", timeout=10).status_code == 200
+        )  # the command has exited
+        status = json.loads(
+            run_cli("preview", "status", "--workspace", str(workspace), "--json", env=env).stdout
+        )
+        assert (
+            status["running"]
+            and status["detached"]
+            and status["frontendUrl"] == result["frontendUrl"]
+        )
         logs = run_cli("preview", "logs", "--workspace", str(workspace), env=env)
         assert "[backend]" in logs.stdout
-        again = json.loads(run_cli("preview", "start", "--workspace", str(workspace), "--json", env=env).stdout)
-        assert again["frontendUrl"] == result["frontendUrl"] and "already running" in again["message"]
+        again = json.loads(
+            run_cli("preview", "start", "--workspace", str(workspace), "--json", env=env).stdout
+        )
+        assert (
+            again["frontendUrl"] == result["frontendUrl"] and "already running" in again["message"]
+        )
     finally:
         stopped = run_cli("preview", "stop", "--workspace", str(workspace), env=env)
     assert stopped.returncode == 0 and "Stopped the preview" in stopped.stdout
     assert containers_of(workspace) == []
-    assert "No preview is running" in run_cli("preview", "status", "--workspace", str(workspace), env=env).stdout
+    assert (
+        "No preview is running"
+        in run_cli("preview", "status", "--workspace", str(workspace), env=env).stdout
+    )
 
 
 def test_two_projects_get_different_ports_and_a_busy_port_is_never_taken(fake_groq, tmp_path):
@@ -217,7 +266,10 @@ def test_two_projects_get_different_ports_and_a_busy_port_is_never_taken(fake_gr
         assert len(ports) == 4 and busy not in ports
         for result in urls:
             assert httpx.get(result["backendUrl"] + "/api/health", timeout=10).status_code == 200
-        first_ports = (preview_record(first)["frontend_port"], preview_record(first)["backend_port"])
+        first_ports = (
+            preview_record(first)["frontend_port"],
+            preview_record(first)["backend_port"],
+        )
         assert first_ports[1] - first_ports[0] == 5000  # a pair: 3002/8002, 3003/8003, ...
     finally:
         squatter.close()
@@ -232,11 +284,15 @@ def test_two_projects_get_different_ports_and_a_busy_port_is_never_taken(fake_gr
 
 
 @pytest.mark.parametrize("runtime", ["docker", "local"])
-async def test_a_killed_daemon_leaves_nothing_behind_after_the_next_start(fake_groq, workspace, runtime):
+async def test_a_killed_daemon_leaves_nothing_behind_after_the_next_start(
+    fake_groq, workspace, runtime
+):
     require_runtime(runtime)
     generate_app(fake_groq, workspace)
     client = await start_lsp(daemon_env(fake_groq), workspace)
-    result = await request(client, "stepforge/preview/start", {"runtime": runtime})  # an editor session's preview
+    result = await request(
+        client, "stepforge/preview/start", {"runtime": runtime}
+    )  # an editor session's preview
     record = preview_record(workspace)
     os.kill(client._server.pid, signal.SIGKILL)
     await asyncio.sleep(0.5)
@@ -283,7 +339,9 @@ async def test_an_editor_sessions_preview_stops_with_the_session(fake_groq, work
 async def test_a_backend_that_does_not_start_is_a_clear_error_with_its_logs(fake_groq, workspace):
     require_runtime("local")
     generate_app(fake_groq, workspace)
-    (workspace / "backend/routers/stats.py").write_text("from fastapi import APIRouter\nrouter = APIRouter(\n")
+    (workspace / "backend/routers/stats.py").write_text(
+        "from fastapi import APIRouter\nrouter = APIRouter(\n"
+    )
     client = await start_lsp(daemon_env(fake_groq, STEPFORGE_PREVIEW_TIMEOUT="15"), workspace)
     try:
         with pytest.raises(Exception) as caught:

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import time
-from pathlib import Path
 
 import pytest
 from pygls.exceptions import JsonRpcException
@@ -57,7 +56,9 @@ async def generated(lsp, workspace, responder):
 
 
 async def test_an_untouched_file_is_replaced(lsp, generated):
-    result = await request(lsp, "stepforge/regenerateFile", {"path": PAGE, "instructions": "sort it"})
+    result = await request(
+        lsp, "stepforge/regenerateFile", {"path": PAGE, "instructions": "sort it"}
+    )
     assert result["outcome"] == "written"
     assert "Dashboard (sorted)" in (generated / PAGE).read_text()
     status = await request(lsp, "stepforge/status", {})
@@ -67,12 +68,16 @@ async def test_an_untouched_file_is_replaced(lsp, generated):
 async def test_an_edit_far_from_the_change_is_merged_with_both_kept(lsp, generated, fake_groq):
     page = generated / PAGE
     page.write_text(page.read_text() + "// my note at the end\n")
-    result = await request(lsp, "stepforge/regenerateFile", {"path": str(page), "instructions": "sort it"})
+    result = await request(
+        lsp, "stepforge/regenerateFile", {"path": str(page), "instructions": "sort it"}
+    )
     assert result["outcome"] == "merged" and result.get("conflictId") is None
     text = page.read_text()
     assert "// my note at the end" in text and "Dashboard (sorted)" in text
     regeneration = fake_groq.served[-1].prompt
-    assert "// my note at the end" in regeneration and "sort it" in regeneration  # it saw my version
+    assert (
+        "// my note at the end" in regeneration and "sort it" in regeneration
+    )  # it saw my version
     status = await request(lsp, "stepforge/status", {})
     assert {e["path"]: e["state"] for e in status["files"]}[PAGE] == "userModified"
 
@@ -82,7 +87,9 @@ async def test_an_overlapping_edit_conflicts_then_each_choice_settles_it(lsp, ge
     page = generated / PAGE
     mine = page.read_bytes().replace(b"<h1>Dashboard</h1>", b"<h1>My dashboard</h1>")
     page.write_bytes(mine)
-    result = await request(lsp, "stepforge/regenerateFile", {"path": PAGE, "instructions": "sort it"})
+    result = await request(
+        lsp, "stepforge/regenerateFile", {"path": PAGE, "instructions": "sort it"}
+    )
     assert result["outcome"] == "conflict" and result["conflictId"]
     assert page.read_bytes() == mine  # byte for byte
     status = await request(lsp, "stepforge/status", {})
@@ -96,11 +103,17 @@ async def test_an_overlapping_edit_conflicts_then_each_choice_settles_it(lsp, ge
         params["content"] = ORIGINAL.replace("<h1>Dashboard</h1>", "<h1>My sorted dashboard</h1>")
     settled = await request(lsp, "stepforge/resolveConflict", params)
     assert settled["path"] == PAGE
-    expected = {"mine": "My dashboard", "generated": "Dashboard (sorted)", "merged": "My sorted dashboard"}[choice]
+    expected = {
+        "mine": "My dashboard",
+        "generated": "Dashboard (sorted)",
+        "merged": "My sorted dashboard",
+    }[choice]
     assert expected in page.read_text()
     status = await request(lsp, "stepforge/status", {})
     assert status["conflicts"] == []
-    assert {e["path"]: e["state"] for e in status["files"]}[PAGE] == ("done" if choice == "generated" else "userModified")
+    assert {e["path"]: e["state"] for e in status["files"]}[PAGE] == (
+        "done" if choice == "generated" else "userModified"
+    )
     with pytest.raises(JsonRpcException) as caught:
         await request(lsp, "stepforge/resolveConflict", params)
     assert caught.value.code == ErrorCode.CONFLICT_UNKNOWN
@@ -128,7 +141,9 @@ async def test_only_planned_files_inside_the_workspace(lsp, generated, tmp_path)
 async def test_force_generation_merges_instead_of_overwriting(lsp, generated):
     model = generated / "backend/models/task.py"
     model.write_text(model.read_text() + "\n# my helper below\nMAX_TITLE = 200\n")
-    result = await request(lsp, "stepforge/generate", {"force": True, "only": ["backend/models/task.py"]})
+    result = await request(
+        lsp, "stepforge/generate", {"force": True, "only": ["backend/models/task.py"]}
+    )
     assert result["written"] == ["backend/models/task.py"]
     assert "MAX_TITLE = 200" in model.read_text()
 
@@ -139,7 +154,12 @@ async def test_edits_made_while_generation_runs_are_kept(lsp, workspace, fake_gr
     fake_groq.latency = Latency(first_token_seconds=0.05, tokens_per_second=500)
     generating = asyncio.ensure_future(request(lsp, "stepforge/generate", {"concurrency": 2}))
     model = workspace / "backend/models/task.py"
-    await wait_for(lambda: any(s["path"] == "backend/models/task.py" and s["state"] == "done" for s in statuses), 30)
+    await wait_for(
+        lambda: any(
+            s["path"] == "backend/models/task.py" and s["state"] == "done" for s in statuses
+        ),
+        30,
+    )
     model.write_text(model.read_text() + "# edited while the rest was generating\n")
     routes = workspace / "frontend/src/routes.tsx"
     routes.write_text("// my routes comment\n" + routes.read_text())  # re-registered at the end
@@ -147,15 +167,24 @@ async def test_edits_made_while_generation_runs_are_kept(lsp, workspace, fake_gr
     assert result["failed"] == []
     assert model.read_text().endswith("# edited while the rest was generating\n")
     routes_text = routes.read_text()
-    assert routes_text.startswith("// my routes comment\n") and 'import("./pages/Dashboard")' in routes_text
-    await wait_for(lambda: any(s["path"] == "backend/models/task.py" and s["state"] == "userModified" for s in statuses))
+    assert (
+        routes_text.startswith("// my routes comment\n")
+        and 'import("./pages/Dashboard")' in routes_text
+    )
+    await wait_for(
+        lambda: any(
+            s["path"] == "backend/models/task.py" and s["state"] == "userModified" for s in statuses
+        )
+    )
 
 
 async def test_the_watcher_reports_edits_reverts_and_deletions(lsp, generated):
     statuses = statuses_of(lsp)
     page = generated / PAGE
     page.write_text(ORIGINAL + "// edit\n")
-    await wait_for(lambda: statuses and statuses[-1] == {**statuses[-1], "path": PAGE, "state": "userModified"})
+    await wait_for(
+        lambda: statuses and statuses[-1] == {**statuses[-1], "path": PAGE, "state": "userModified"}
+    )
     page.write_text(ORIGINAL)  # back to what StepForge wrote
     await wait_for(lambda: statuses[-1]["path"] == PAGE and statuses[-1]["state"] == "done")
     temporary = page.with_name(".Dashboard.tsx.swp")  # an editor's write-and-rename save
@@ -174,13 +203,19 @@ async def test_plan_edits_are_validated_registered_and_generated(lsp, generated,
     plan_path.write_text("{ this is not json")
     await wait_for(lambda: any("last valid plan" in m.message for m in lsp.messages))
     status = await request(lsp, "stepforge/status", {})
-    assert status["planError"] and status["planPresent"] and len(status["files"]) == 24  # old plan kept
+    assert (
+        status["planError"] and status["planPresent"] and len(status["files"]) == 24
+    )  # old plan kept
 
     report = "frontend/src/pages/Reports.tsx"
-    responder.app.files[report] = "export default function Reports() {\n  return <h1>Reports</h1>;\n}\n"
+    responder.app.files[report] = (
+        "export default function Reports() {\n  return <h1>Reports</h1>;\n}\n"
+    )
     good["files"]["frontend"].append(report)
     good["implementation_order"][-1]["files"].append(report)
-    good["routes"].append({"path": "/reports", "component": "Reports", "icon": "FileBarChart", "label": "Reports"})
+    good["routes"].append(
+        {"path": "/reports", "component": "Reports", "icon": "FileBarChart", "label": "Reports"}
+    )
     plan_path.write_text(json.dumps(good, indent=2))
     routes = generated / "frontend/src/routes.tsx"
     await wait_for(lambda: '"/reports"' in routes.read_text())
@@ -204,10 +239,14 @@ def test_cli_regenerate_exit_codes(fake_groq, responder, workspace):
     merged = run_cli("regenerate", PAGE, "--workspace", str(workspace), "-i", "sort it", env=env)
     assert merged.returncode == 0 and "merged with your edits" in merged.stdout
     page.write_text(page.read_text().replace("Dashboard (sorted)", "Board"))
-    responder.overrides[PAGE] = lambda r: ORIGINAL.replace("<h1>Dashboard</h1>", "<h1>Dashboard v2</h1>")
+    responder.overrides[PAGE] = lambda r: ORIGINAL.replace(
+        "<h1>Dashboard</h1>", "<h1>Dashboard v2</h1>"
+    )
     before = page.read_bytes()
     conflict = run_cli("regenerate", PAGE, "--workspace", str(workspace), "--json", env=env)
     assert conflict.returncode == 4 and page.read_bytes() == before
     conflict_id = json.loads(conflict.stdout)["conflictId"]
-    settled = run_cli("resolve", conflict_id, "--workspace", str(workspace), "--choice", "generated", env=env)
+    settled = run_cli(
+        "resolve", conflict_id, "--workspace", str(workspace), "--choice", "generated", env=env
+    )
     assert settled.returncode == 0 and "Dashboard v2" in page.read_text()

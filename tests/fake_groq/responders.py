@@ -61,14 +61,22 @@ class ScriptedApp:
 
     @classmethod
     def synthetic(
-        cls, files: int = 60, steps: int = 6, seed: int = 7, min_tokens: int = 300, max_tokens: int = 1500, depends_on: int = 2
+        cls,
+        files: int = 60,
+        steps: int = 6,
+        seed: int = 7,
+        min_tokens: int = 300,
+        max_tokens: int = 1500,
+        depends_on: int = 2,
     ) -> ScriptedApp:
         """A plan of `files` TypeScript modules in `steps` steps, answers of min..max fake tokens.
         Each module imports `depends_on` modules of the previous step (named in the plan's
         `depends_on`, as the planner is asked to), and is shaped like real code: an interface and
         exported functions with bodies, so that an outline is much shorter than the file."""
         rng = random.Random(seed)
-        paths = [f"frontend/src/modules/step{(i % steps) + 1}/module{i:03d}.ts" for i in range(files)]
+        paths = [
+            f"frontend/src/modules/step{(i % steps) + 1}/module{i:03d}.ts" for i in range(files)
+        ]
         by_step: dict[int, list[str]] = {}
         for i, path in enumerate(paths):
             by_step.setdefault((i % steps) + 1, []).append(path)
@@ -76,24 +84,40 @@ class ScriptedApp:
         contents = {}
         for i, path in enumerate(paths):
             step = (i % steps) + 1
-            imports = rng.sample(by_step[step - 1], min(depends_on, len(by_step[step - 1]))) if step > 1 else []
-            entries.append({"path": path, "depends_on": imports} if imports and depends_on else path)
+            imports = (
+                rng.sample(by_step[step - 1], min(depends_on, len(by_step[step - 1])))
+                if step > 1
+                else []
+            )
+            entries.append(
+                {"path": path, "depends_on": imports} if imports and depends_on else path
+            )
             target = rng.randint(min_tokens, max_tokens) * 4
             lines = [f"// module {i}: generated for the benchmark\n"]
             for dep in imports:
-                lines.append(f'import {{ run{int(dep[-6:-3])} }} from "../step{step - 1}/{dep.rsplit("/", 1)[1][:-3]}";\n')
-            lines.append(f"\nexport interface Item{i} {{\n  id: number;\n  name: string;\n  score: number;\n}}\n\n")
+                lines.append(
+                    f'import {{ run{int(dep[-6:-3])} }} from "../step{step - 1}/{dep.rsplit("/", 1)[1][:-3]}";\n'
+                )
+            lines.append(
+                f"\nexport interface Item{i} {{\n  id: number;\n  name: string;\n  score: number;\n}}\n\n"
+            )
             n = 0
             while sum(len(line) for line in lines) < target:
-                lines.append(f"export function helper{i}_{n}(items: Item{i}[], limit: number): Item{i}[] {{\n")
+                lines.append(
+                    f"export function helper{i}_{n}(items: Item{i}[], limit: number): Item{i}[] {{\n"
+                )
                 lines.append("  const result: Item" + str(i) + "[] = [];\n")
                 lines.append("  for (const item of items) {\n")
                 lines.append(f"    if (item.score > {n} && result.length < limit) {{\n")
-                lines.append(f"      result.push({{ ...item, score: item.score * {n + 1} + {i} }});\n")
+                lines.append(
+                    f"      result.push({{ ...item, score: item.score * {n + 1} + {i} }});\n"
+                )
                 lines.append("    }\n  }\n")
                 lines.append("  return result.sort((a, b) => b.score - a.score);\n}\n\n")
                 n += 1
-            lines.append(f"export function run{i}(): number {{\n  return {' + '.join([str(i), *(f'run{int(d[-6:-3])}()' for d in imports)])};\n}}\n")
+            lines.append(
+                f"export function run{i}(): number {{\n  return {' + '.join([str(i), *(f'run{int(d[-6:-3])}()' for d in imports)])};\n}}\n"
+            )
             contents[path] = "".join(lines)
         plan: dict[str, object] = {
             "project_name": "synthetic-bench",
@@ -103,7 +127,8 @@ class ScriptedApp:
             "api_endpoints": [],
             "data_models": [],
             "implementation_order": [
-                {"step": step, "type": "module", "files": step_paths} for step, step_paths in sorted(by_step.items())
+                {"step": step, "type": "module", "files": step_paths}
+                for step, step_paths in sorted(by_step.items())
             ],
         }
         return cls(plan, contents)
@@ -134,7 +159,7 @@ class AppResponder:
             # A continuation: what follows the part already said.
             if not full.startswith(partial):
                 return Reply("```\n// cannot continue: the partial answer is not ours\n```")
-            return Reply(full[len(partial):])
+            return Reply(full[len(partial) :])
         return Reply(full)
 
     def _full_answer(self, request: ChatRequest) -> str:

@@ -17,7 +17,6 @@ import json
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -66,13 +65,19 @@ class ChatRequest:
         """For a continuation request (it ends with "continue where it stopped"): what the assistant
         already said since the last real question. None for any other request, re-asks included."""
         messages = self.messages
-        if not messages or messages[-1].get("role") != "user" or not str(messages[-1].get("content", "")).startswith(CONTINUE_PREFIX):
+        if (
+            not messages
+            or messages[-1].get("role") != "user"
+            or not str(messages[-1].get("content", "")).startswith(CONTINUE_PREFIX)
+        ):
             return None
         said: list[str] = []
         for message in reversed(messages[:-1]):
             if message.get("role") == "assistant":
                 said.insert(0, str(message.get("content", "")))
-            elif message.get("role") == "user" and not str(message.get("content", "")).startswith(CONTINUE_PREFIX):
+            elif message.get("role") == "user" and not str(message.get("content", "")).startswith(
+                CONTINUE_PREFIX
+            ):
                 break
         return "".join(said) if said else None
 
@@ -136,7 +141,9 @@ class TokenWindow:
 
     def _refill(self) -> None:
         now = time.monotonic()
-        self.remaining = min(self.limit, self.remaining + (now - self._stamp) * self.limit / self.window)
+        self.remaining = min(
+            self.limit, self.remaining + (now - self._stamp) * self.limit / self.window
+        )
         self._stamp = now
 
     def take(self, tokens: int) -> float | None:
@@ -175,7 +182,9 @@ class FakeGroq:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._window = TokenWindow(self.tpm_limit, self.tpm_window_seconds) if self.tpm_limit else None
+        self._window = (
+            TokenWindow(self.tpm_limit, self.tpm_window_seconds) if self.tpm_limit else None
+        )
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.in_flight = 0
@@ -224,7 +233,9 @@ class FakeGroq:
 
     # --- faults and records --------------------------------------------------------------------
 
-    def add_fault(self, kind: FaultKind, match: Callable[[ChatRequest], bool] | None = None, **kw: Any) -> Fault:
+    def add_fault(
+        self, kind: FaultKind, match: Callable[[ChatRequest], bool] | None = None, **kw: Any
+    ) -> Fault:
         fault = Fault(kind=kind, match=match, **kw)
         with self._lock:
             self.faults.append(fault)
@@ -261,7 +272,9 @@ class FakeGroq:
             self.in_flight -= 1
 
 
-def _chunk(model: str, content: str | None, finish: str | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def _chunk(
+    model: str, content: str | None, finish: str | None, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     delta: dict[str, Any] = {"role": "assistant"}
     if content is not None:
         delta["content"] = content
@@ -285,7 +298,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- plumbing ------------------------------------------------------------------------------
 
-    def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    def _send_json(
+        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         body = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
@@ -295,8 +310,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _error(self, status: int, message: str, code: str, headers: dict[str, str] | None = None) -> None:
-        self._send_json(status, {"error": {"message": message, "type": "invalid_request_error", "code": code}}, headers)
+    def _error(
+        self, status: int, message: str, code: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self._send_json(
+            status,
+            {"error": {"message": message, "type": "invalid_request_error", "code": code}},
+            headers,
+        )
 
     def _write_chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
@@ -317,7 +338,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path.rstrip("/") in ("/openai/v1/models", "/v1/models"):
-            models = [{"id": m, "object": "model", "context_window": 131072} for m in sorted(self.fake.models)]
+            models = [
+                {"id": m, "object": "model", "context_window": 131072}
+                for m in sorted(self.fake.models)
+            ]
             self._send_json(200, {"object": "list", "data": models})
         else:
             self._error(404, f"no route {self.path}", "not_found")
@@ -351,7 +375,13 @@ class _Handler(BaseHTTPRequestHandler):
         )
         fake._record(served)
 
-        def refuse(status: int, message: str, code: str, headers: dict[str, str] | None = None, fault: str | None = None) -> None:
+        def refuse(
+            status: int,
+            message: str,
+            code: str,
+            headers: dict[str, str] | None = None,
+            fault: str | None = None,
+        ) -> None:
             served.status, served.fault, served.finished = status, fault, time.monotonic()
             self._error(status, message, code, headers)
 
@@ -359,13 +389,25 @@ class _Handler(BaseHTTPRequestHandler):
             refuse(401, "Invalid API Key", "invalid_api_key")
             return
         if request.model not in fake.models:
-            refuse(404, f"The model `{request.model}` does not exist or you do not have access to it.", "model_not_found")
+            refuse(
+                404,
+                f"The model `{request.model}` does not exist or you do not have access to it.",
+                "model_not_found",
+            )
             return
         fault = fake._take_fault(request)
         if fault is not None and fault.kind in ("429", "500", "503", "401", "413", "json_invalid"):
-            status = {"json_invalid": 400}.get(fault.kind, int(fault.kind) if fault.kind.isdigit() else 400)
-            headers = {"retry-after": f"{fault.retry_after:g}"} if fault.kind in ("429", "503") else None
-            code = {"429": "rate_limit_exceeded", "413": "request_too_large", "json_invalid": "json_validate_failed"}.get(fault.kind, "server_error")
+            status = {"json_invalid": 400}.get(
+                fault.kind, int(fault.kind) if fault.kind.isdigit() else 400
+            )
+            headers = (
+                {"retry-after": f"{fault.retry_after:g}"} if fault.kind in ("429", "503") else None
+            )
+            code = {
+                "429": "rate_limit_exceeded",
+                "413": "request_too_large",
+                "json_invalid": "json_validate_failed",
+            }.get(fault.kind, "server_error")
             refuse(status, f"injected {fault.kind}", code, headers, fault=fault.kind)
             return
 
@@ -382,12 +424,23 @@ class _Handler(BaseHTTPRequestHandler):
         if fake._window is not None:
             requested = served.prompt_tokens + (request.max_tokens or 0)
             if requested > fake._window.limit:
-                refuse(413, f"Request too large for model `{request.model}` on tokens per minute (TPM): Limit {fake._window.limit}, Requested {requested}, please reduce your message size and try again.", "rate_limit_exceeded", fake._window.headers())
+                refuse(
+                    413,
+                    f"Request too large for model `{request.model}` on tokens per minute (TPM): Limit {fake._window.limit}, Requested {requested}, please reduce your message size and try again.",
+                    "rate_limit_exceeded",
+                    fake._window.headers(),
+                )
                 return
             needed = served.prompt_tokens + fake_tokens(text)
             wait = fake._window.take(needed)
             if wait is not None:
-                refuse(429, "Rate limit reached for tokens per minute", "rate_limit_exceeded", {"retry-after": f"{wait:.2f}", **fake._window.headers()}, fault="tpm")
+                refuse(
+                    429,
+                    "Rate limit reached for tokens per minute",
+                    "rate_limit_exceeded",
+                    {"retry-after": f"{wait:.2f}", **fake._window.headers()},
+                    fault="tpm",
+                )
                 return
             rate_headers = fake._window.headers()
 
@@ -405,7 +458,9 @@ class _Handler(BaseHTTPRequestHandler):
             "total_tokens": served.prompt_tokens + served.completion_tokens,
         }
 
-    def _send_whole(self, request: ChatRequest, text: str, finish: str, served: Served, headers: dict[str, str]) -> None:
+    def _send_whole(
+        self, request: ChatRequest, text: str, finish: str, served: Served, headers: dict[str, str]
+    ) -> None:
         latency = self.fake.latency
         time.sleep(latency.first_token_seconds)
         if latency.tokens_per_second:
@@ -417,13 +472,28 @@ class _Handler(BaseHTTPRequestHandler):
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": request.model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish, "logprobs": None}],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "finish_reason": finish,
+                        "logprobs": None,
+                    }
+                ],
                 "usage": self._usage(served),
             },
             headers,
         )
 
-    def _stream(self, request: ChatRequest, text: str, finish: str, served: Served, fault: Fault | None, headers: dict[str, str]) -> None:
+    def _stream(
+        self,
+        request: ChatRequest,
+        text: str,
+        finish: str,
+        served: Served,
+        fault: Fault | None,
+        headers: dict[str, str],
+    ) -> None:
         latency = self.fake.latency
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
@@ -436,7 +506,11 @@ class _Handler(BaseHTTPRequestHandler):
 
         step = latency.chunk_tokens * CHARS_PER_TOKEN
         pieces = [text[i : i + step] for i in range(0, len(text), step)] or [""]
-        cut_at = len(pieces) if fault is None or fault.kind not in ("drop", "stall") else max(1, int(len(pieces) * fault.fraction))
+        cut_at = (
+            len(pieces)
+            if fault is None or fault.kind not in ("drop", "stall")
+            else max(1, int(len(pieces) * fault.fraction))
+        )
         for index, piece in enumerate(pieces):
             if index == cut_at:
                 assert fault is not None
@@ -456,11 +530,24 @@ class _Handler(BaseHTTPRequestHandler):
         usage = self._usage(served)
         try:
             if request.url_path.startswith("/openai/"):
-                self._sse(_chunk(request.model, None, finish, {"x_groq": {"id": "req_fake", "usage": usage}}))
+                self._sse(
+                    _chunk(
+                        request.model, None, finish, {"x_groq": {"id": "req_fake", "usage": usage}}
+                    )
+                )
             else:
                 self._sse(_chunk(request.model, None, finish))
                 if (request.body.get("stream_options") or {}).get("include_usage"):
-                    self._sse({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": request.model, "choices": [], "usage": usage})
+                    self._sse(
+                        {
+                            "id": "chatcmpl-fake",
+                            "object": "chat.completion.chunk",
+                            "created": int(time.time()),
+                            "model": request.model,
+                            "choices": [],
+                            "usage": usage,
+                        }
+                    )
             self._sse("[DONE]")
             self._write_chunk(b"")
         except OSError:

@@ -17,11 +17,23 @@ def sources(paths):
 
 
 def build(budget, direct, others, **kw):
-    return build_file_prompt(template=TEMPLATE, path="frontend/src/pages/Dashboard.tsx", plan=APP.plan,
-                             request="a task manager", budget=budget, direct=sources(direct), others=sources(others), **kw)
+    return build_file_prompt(
+        template=TEMPLATE,
+        path="frontend/src/pages/Dashboard.tsx",
+        plan=APP.plan,
+        request="a task manager",
+        budget=budget,
+        direct=sources(direct),
+        others=sources(others),
+        **kw,
+    )
 
 
-DIRECT = ["frontend/src/hooks/useStats.ts", "frontend/src/components/StatCard.tsx", "frontend/src/components/BarChart.tsx"]
+DIRECT = [
+    "frontend/src/hooks/useStats.ts",
+    "frontend/src/components/StatCard.tsx",
+    "frontend/src/components/BarChart.tsx",
+]
 OTHERS = ["frontend/src/types/task.ts", "frontend/src/services/tasks.ts", "backend/models/task.py"]
 
 
@@ -45,10 +57,21 @@ def test_a_tight_budget_falls_back_to_outlines_then_names():
 
 
 @settings(max_examples=60, deadline=None)
-@given(budget=st.integers(1000, 6000), n_direct=st.integers(0, 3), n_others=st.integers(0, 3), big=st.integers(0, 40000))
+@given(
+    budget=st.integers(1000, 6000),
+    n_direct=st.integers(0, 3),
+    n_others=st.integers(0, 3),
+    big=st.integers(0, 40000),
+)
 def test_no_prompt_exceeds_the_budget(budget, n_direct, n_others, big):
     current = "x" * big if big else None
-    prompt = build(budget, DIRECT[:n_direct], OTHERS[:n_others], current=current, instructions="sort by due date")
+    prompt = build(
+        budget,
+        DIRECT[:n_direct],
+        OTHERS[:n_others],
+        current=current,
+        instructions="sort by due date",
+    )
     measured = sum(estimate_tokens(m["content"]) for m in prompt.messages)
     assert measured <= prompt.tokens <= budget
 

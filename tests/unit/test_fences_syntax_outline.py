@@ -13,7 +13,10 @@ from server.generation.syntax import syntax_problem
         ("const a = 1;\n", "const a = 1;\n"),
         ("```ts\nconst s = `template`;\n```", "const s = `template`;\n"),
         ("````md\n```js\ninner\n```\n````", "```js\ninner\n```\n"),
-        ("```ts\nexport const a = 1;\nexport const b = 2;\n```\nUsage:\n```ts\nuse(a)\n```", "export const a = 1;\nexport const b = 2;\n"),
+        (
+            "```ts\nexport const a = 1;\nexport const b = 2;\n```\nUsage:\n```ts\nuse(a)\n```",
+            "export const a = 1;\nexport const b = 2;\n",
+        ),
         ("```py\nunclosed = True\n", "unclosed = True\n"),
     ],
 )
@@ -46,9 +49,15 @@ def test_syntax_checks(path, content, ok):
 
 
 def test_outlines_keep_signatures_and_types_not_bodies():
-    ts = outline("a.ts", "export interface T { id: number }\nexport function f(a: T): string {\n  return 'long body';\n}\nconst hidden = 1;\n")
+    ts = outline(
+        "a.ts",
+        "export interface T { id: number }\nexport function f(a: T): string {\n  return 'long body';\n}\nconst hidden = 1;\n",
+    )
     assert "export interface T { id: number }" in ts and "export function f(a: T): string" in ts
     assert "long body" not in ts and "hidden" not in ts
-    py = outline("a.py", "class A(Base):\n    x: int = 1\n    def m(self, y: str) -> int:\n        return 2\n\ndef g(a):\n    secret = 1\n")
+    py = outline(
+        "a.py",
+        "class A(Base):\n    x: int = 1\n    def m(self, y: str) -> int:\n        return 2\n\ndef g(a):\n    secret = 1\n",
+    )
     assert "class A(Base):" in py and "x: int = 1" in py and "def m(self, y: str) -> int: ..." in py
     assert "def g(a): ..." in py and "secret" not in py

@@ -1,5 +1,6 @@
 """The LLM client through the real groq SDK against the fake server: streaming, usage, faults."""
 
+import itertools
 import time
 
 import pytest
@@ -12,7 +13,10 @@ from server.prompts import file_writer_system
 from tests.fake_groq import AppResponder, FakeGroq, ScriptedApp, fenced
 
 PATH = "backend/models/task.py"
-MESSAGES = [{"role": "system", "content": file_writer_system(PATH)}, {"role": "user", "content": "write it"}]
+MESSAGES = [
+    {"role": "system", "content": file_writer_system(PATH)},
+    {"role": "user", "content": "write it"},
+]
 EXPECTED = fenced(PATH, ScriptedApp.fixture().files[PATH])
 
 
@@ -23,7 +27,9 @@ def fake():
 
 
 def client_for(fake, **options):
-    settings, warnings = load_settings({"retryBackoff": 0.05, "stallTimeout": 1, **options}, fake.env())
+    settings, warnings = load_settings(
+        {"retryBackoff": 0.05, "stallTimeout": 1, **options}, fake.env()
+    )
     assert not warnings
     return LLMClient(settings)
 
@@ -40,7 +46,9 @@ async def test_streams_the_answer_with_usage(fake):
 
 
 async def test_openai_compatible_servers_get_their_own_path(fake):
-    client = client_for(fake, provider="openai-compatible", baseUrl=fake.openai_base_url, apiKey=fake.api_key)
+    client = client_for(
+        fake, provider="openai-compatible", baseUrl=fake.openai_base_url, apiKey=fake.api_key
+    )
     completion = await client.complete(MESSAGES, max_tokens=4000)
     assert completion.text == EXPECTED and completion.usage.prompt_tokens > 0
     assert fake.served[0].url_path == "/v1/chat/completions"
@@ -65,7 +73,7 @@ async def test_server_errors_and_broken_streams_are_retried(fake, kind):
     assert completion.text == EXPECTED
     assert fake.served[0].fault == kind and fake.served[-1].fault is None
     if kind in ("drop", "stall"):  # the callback saw the partial answer, then a restart
-        assert any(len(a) > len(b) for a, b in zip(seen, seen[1:]))
+        assert any(len(a) > len(b) for a, b in itertools.pairwise(seen))
 
 
 async def test_retries_are_bounded(fake):
@@ -78,7 +86,9 @@ async def test_retries_are_bounded(fake):
 async def test_deadline_covers_the_whole_call(fake):
     fake.add_fault("stall", stall_seconds=5, times=5)
     with pytest.raises(LLMUnavailableError, match="within 1 s"):
-        await client_for(fake, callDeadline=1.0, stallTimeout=30).complete(MESSAGES, max_tokens=4000)
+        await client_for(fake, callDeadline=1.0, stallTimeout=30).complete(
+            MESSAGES, max_tokens=4000
+        )
 
 
 async def test_missing_key_says_what_to_set(fake):
@@ -90,12 +100,14 @@ async def test_missing_key_says_what_to_set(fake):
 async def test_rejected_key_is_an_auth_error_without_the_key(fake):
     with pytest.raises(LLMAuthError) as caught:
         await client_for(fake, apiKey="gsk-wrong-key-1234").complete(MESSAGES, max_tokens=10)
-    assert "GROQ_API_KEY" in caught.value.message and "gsk-wrong-key-1234" not in caught.value.message
+    assert (
+        "GROQ_API_KEY" in caught.value.message and "gsk-wrong-key-1234" not in caught.value.message
+    )
     assert fake.count(status=401) == 1  # not retried
 
 
 async def test_unknown_model_is_named(fake):
-    with pytest.raises(LLMModelError, match="'no-such-model'.*STEPFORGE_MODEL"):
+    with pytest.raises(LLMModelError, match=r"'no-such-model'.*STEPFORGE_MODEL"):
         await client_for(fake, model="no-such-model").complete(MESSAGES, max_tokens=10)
 
 

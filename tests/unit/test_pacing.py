@@ -4,7 +4,10 @@ import pytest
 from server.llm.pacing import RateLimitPacer, parse_duration
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("7.66s", 7.66), ("2m59.56s", 179.56), ("1h2m", 3720), ("250ms", 0.25), ("3", 3.0)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("7.66s", 7.66), ("2m59.56s", 179.56), ("1h2m", 3720), ("250ms", 0.25), ("3", 3.0)],
+)
 def test_reset_durations(text, seconds):
     assert parse_duration(text) == pytest.approx(seconds)
 
@@ -33,14 +36,26 @@ def test_rate_limits_halve_concurrency_and_successes_raise_it_back():
 def test_output_cap_follows_the_token_limit():
     pacer = RateLimitPacer(4)
     assert pacer.output_cap(1000) is None
-    pacer.observe({"x-ratelimit-limit-tokens": "6000", "x-ratelimit-remaining-tokens": "5000", "x-ratelimit-reset-tokens": "10s"})
+    pacer.observe(
+        {
+            "x-ratelimit-limit-tokens": "6000",
+            "x-ratelimit-remaining-tokens": "5000",
+            "x-ratelimit-reset-tokens": "10s",
+        }
+    )
     assert pacer.output_cap(1000) == 5000
 
 
 async def test_a_call_that_does_not_fit_waits_for_the_bucket_to_refill():
     pacer = RateLimitPacer(4)
     # 1000 tokens a window; 100 left; full again in 0.9 s: the bucket refills 1000 tokens/s.
-    pacer.observe({"x-ratelimit-limit-tokens": "1000", "x-ratelimit-remaining-tokens": "100", "x-ratelimit-reset-tokens": "0.9s"})
+    pacer.observe(
+        {
+            "x-ratelimit-limit-tokens": "1000",
+            "x-ratelimit-remaining-tokens": "100",
+            "x-ratelimit-reset-tokens": "0.9s",
+        }
+    )
     started = anyio.current_time()
     await pacer.wait_for_budget(500)  # needs 400 more: about 0.4 s
     assert 0.35 <= anyio.current_time() - started < 0.8

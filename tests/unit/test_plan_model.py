@@ -28,10 +28,19 @@ def test_the_example_plan_validates():
 
 
 def test_files_may_be_objects_with_purpose_and_dependencies():
-    data = {**EXAMPLE, "files": {"backend": [
-        "backend/models/task.py",
-        {"path": "backend/routers/tasks.py", "purpose": "CRUD", "depends_on": ["backend/models/task.py"]},
-    ]}}
+    data = {
+        **EXAMPLE,
+        "files": {
+            "backend": [
+                "backend/models/task.py",
+                {
+                    "path": "backend/routers/tasks.py",
+                    "purpose": "CRUD",
+                    "depends_on": ["backend/models/task.py"],
+                },
+            ]
+        },
+    }
     plan = Plan.model_validate(data)
     router = plan.file("backend/routers/tasks.py")
     assert router is not None and router.purpose == "CRUD"
@@ -47,7 +56,13 @@ def test_unknown_keys_are_kept_through_a_round_trip():
 
 
 def test_project_name_and_route_group_are_optional():
-    plan = Plan.model_validate({**EXAMPLE, "project_name": "tasks", "routes": [{**EXAMPLE["routes"][0], "group": "Reports"}]})
+    plan = Plan.model_validate(
+        {
+            **EXAMPLE,
+            "project_name": "tasks",
+            "routes": [{**EXAMPLE["routes"][0], "group": "Reports"}],
+        }
+    )
     assert plan.project_name == "tasks"
     assert plan.routes[0].group == "Reports"
 
@@ -58,6 +73,9 @@ def test_checked_in_schema_matches_the_models():
 
 def test_schema_names_every_method():
     schema = json.loads(SCHEMA_PATH.read_text())
-    assert schema["x-requests"]["stepforge/plan"] == {"params": "PlanParams", "result": "PlanResult"}
+    assert schema["x-requests"]["stepforge/plan"] == {
+        "params": "PlanParams",
+        "result": "PlanResult",
+    }
     assert "PlanParams" in schema["$defs"] and "Plan" in schema["$defs"]
     assert schema["$defs"]["PlanParams"]["properties"]["workDoneToken"]

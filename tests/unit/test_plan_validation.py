@@ -30,7 +30,11 @@ def test_the_fixture_plan_is_valid(plan_data):
     assert component_file(plan, "Dashboard") == "frontend/src/pages/Dashboard.tsx"
 
 
-SEGMENT = st.text(alphabet=st.characters(blacklist_characters="/\\\x00", blacklist_categories=("Cc", "Cs")), min_size=1, max_size=8)
+SEGMENT = st.text(
+    alphabet=st.characters(blacklist_characters="/\\\x00", blacklist_categories=("Cc", "Cs")),
+    min_size=1,
+    max_size=8,
+)
 
 
 @given(st.lists(SEGMENT, min_size=1, max_size=5))
@@ -48,8 +52,22 @@ def test_parent_segments_are_always_refused(before, after):
     assert path_problem("/".join([*before, "..", *after])) is not None
 
 
-@pytest.mark.parametrize("bad", ["/etc/passwd", "C:/x.ts", "~/x.py", "../x.ts", "frontend/../../x.ts", "a\\b.ts",
-                                 ".git/config", "frontend/node_modules/x.js", ".stepforge/state.json", "", "a//b.ts"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "/etc/passwd",
+        "C:/x.ts",
+        "~/x.py",
+        "../x.ts",
+        "frontend/../../x.ts",
+        "a\\b.ts",
+        ".git/config",
+        "frontend/node_modules/x.js",
+        ".stepforge/state.json",
+        "",
+        "a//b.ts",
+    ],
+)
 def test_unsafe_paths_are_refused_with_a_reason(bad):
     assert path_problem(bad)
 
@@ -62,7 +80,9 @@ def test_a_plan_with_an_escaping_path_names_it(plan_data):
 
 
 def test_an_orphan_route_is_refused(plan_data):
-    plan_data["routes"].append({"path": "/reports", "component": "Reports", "icon": "BarChart3", "label": "Reports"})
+    plan_data["routes"].append(
+        {"path": "/reports", "component": "Reports", "icon": "BarChart3", "label": "Reports"}
+    )
     problems = problems_of(plan_data)
     assert any("Reports" in p and "not a planned file" in p for p in problems)
 
@@ -89,7 +109,10 @@ def test_dependency_cycles_are_refused(plan_data):
 
 
 def test_unknown_dependency_is_refused_unless_it_exists(plan_data):
-    plan_data["files"]["backend"][1] = {"path": "backend/models/task.py", "depends_on": ["backend/db.py"]}
+    plan_data["files"]["backend"][1] = {
+        "path": "backend/models/task.py",
+        "depends_on": ["backend/db.py"],
+    }
     assert any("backend/db.py" in p for p in problems_of(plan_data))
     validate_plan(plan_data, template_paths(), exists=lambda p: p == "backend/db.py")
 

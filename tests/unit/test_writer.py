@@ -3,7 +3,6 @@
 import os
 import stat
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,7 +28,10 @@ def test_a_file_the_user_deleted_is_not_recreated_unless_asked(tmp_path):
     target = tmp_path / "a.ts"
     assert write_file(target, b"new\n", b"old\n", was_written=True).outcome is WriteOutcome.SKIPPED
     assert not target.exists()
-    assert write_file(target, b"new\n", b"old\n", was_written=True, recreate=True).outcome is WriteOutcome.WRITTEN
+    assert (
+        write_file(target, b"new\n", b"old\n", was_written=True, recreate=True).outcome
+        is WriteOutcome.WRITTEN
+    )
 
 
 def test_an_untouched_file_is_replaced(tmp_path):
@@ -65,7 +67,9 @@ def test_an_overlapping_edit_is_a_conflict_leaving_the_file_byte_for_byte(tmp_pa
 def test_a_users_file_at_a_planned_path_is_never_overwritten(tmp_path):
     target = tmp_path / "a.ts"
     target.write_bytes(b"the user's own file\n")
-    assert write_file(target, b"generated\n", None, was_written=False).outcome is WriteOutcome.CONFLICT
+    assert (
+        write_file(target, b"generated\n", None, was_written=False).outcome is WriteOutcome.CONFLICT
+    )
     assert target.read_bytes() == b"the user's own file\n"
 
 
@@ -107,7 +111,9 @@ def to_bytes(lines):
     return "".join(f"{line}\n" for line in lines).encode()
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_no_user_line_is_ever_lost(tmp_path, data):
     """Whatever the user edits and however often the file is regenerated, a line the user wrote

@@ -31,7 +31,10 @@ def parse(chunks):
 
 def answer():
     # The file whose content holds "</file>" must be in CDATA: put it first (every 3rd is CDATA).
-    ordered = {"frontend/src/weird.ts": FILES["frontend/src/weird.ts"], **{k: v for k, v in FILES.items() if k != "frontend/src/weird.ts"}}
+    ordered = {
+        "frontend/src/weird.ts": FILES["frontend/src/weird.ts"],
+        **{k: v for k, v in FILES.items() if k != "frontend/src/weird.ts"},
+    }
     return xml_blocks(ordered, cdata_every=3)
 
 
@@ -45,7 +48,7 @@ def test_whole_answer():
 def test_any_chunking_gives_the_same_files(data):
     text = answer()
     cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=40)))
-    chunks = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
+    chunks = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
     files, ended, _ = parse(chunks)
     assert files == FILES
     assert sorted(ended) == sorted(FILES)
@@ -61,5 +64,7 @@ def test_a_cut_off_answer_leaves_the_last_block_open():
 
 
 def test_single_quotes_and_prose_between_blocks():
-    files, ended, _ = parse(["Sure!\n<file path='a.ts'>\nx\n</file>\nand <b>then</b>\n<file path=\"b.ts\">y</file>"])
+    files, _, _ = parse(
+        ["Sure!\n<file path='a.ts'>\nx\n</file>\nand <b>then</b>\n<file path=\"b.ts\">y</file>"]
+    )
     assert files == {"a.ts": "x\n", "b.ts": "y"}

@@ -1,7 +1,6 @@
 """Project listing."""
 
 from fastapi import APIRouter
-
 from models.project import Project
 from services.task_store import PROJECTS
 

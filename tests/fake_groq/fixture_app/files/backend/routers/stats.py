@@ -1,7 +1,6 @@
 """Dashboard statistics."""
 
 from fastapi import APIRouter
-
 from services.stats import task_stats
 
 router = APIRouter(prefix="/api/stats", tags=["stats"])

@@ -1,7 +1,6 @@
 """CRUD endpoints for tasks."""
 
 from fastapi import APIRouter, HTTPException
-
 from models.task import Task, TaskCreate, TaskUpdate
 from services import task_store
 

@@ -1,6 +1,7 @@
 """Statistics for the dashboard."""
 
 from models.task import TaskStatus
+
 from services.task_store import PROJECTS, list_tasks
 
 

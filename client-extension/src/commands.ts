@@ -1,0 +1,336 @@
+// The palette commands. Each asks what it needs, sends one request under progress, and says
+// what happened; the daemon does the work.
+import * as vscode from "vscode";
+import { withDaemonProgress } from "./progress";
+import type { ConflictInfo, StatusResult } from "./protocol.generated";
+import type { StepForgeRpc } from "./rpc";
+import { API_KEY_SECRET } from "./settings";
+import type { PreviewStatusBar } from "./statusBar";
+import type { FilesView } from "./tree";
+
+export const GENERATED_SCHEME = "stepforge-generated";
+const REQUEST_CANCELLED = -32800;
+
+export interface Services {
+  rpc(): StepForgeRpc;
+  root(): vscode.Uri | undefined;
+  files: FilesView;
+  statusBar: PreviewStatusBar;
+  secrets: vscode.SecretStorage;
+  restartDaemon(): Promise<void>;
+}
+
+/** The proposals of open conflicts, shown on the right of the diff (scheme stepforge-generated). */
+export class GeneratedVersions implements vscode.TextDocumentContentProvider {
+  private readonly texts = new Map<string, string>();
+
+  uriFor(conflictId: string, path: string, text: string): vscode.Uri {
+    this.texts.set(conflictId, text);
+    return vscode.Uri.parse(`${GENERATED_SCHEME}:/${path}?${conflictId}`);
+  }
+
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    return this.texts.get(uri.query) ?? "";
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function cancelled(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: number }).code === REQUEST_CANCELLED;
+}
+
+export class StepForgeCommands {
+  readonly generatedVersions = new GeneratedVersions();
+
+  constructor(private readonly services: Services) {}
+
+  register(context: vscode.ExtensionContext): void {
+    const commands: [string, (...args: any[]) => unknown][] = [
+      ["stepforge.planProject", () => this.planProject()],
+      ["stepforge.generateProject", () => this.generateProject()],
+      ["stepforge.regenerateFile", (uri?: vscode.Uri) => this.regenerateFile(uri)],
+      ["stepforge.resolveConflict", (conflictId?: string) => this.resolveConflict(conflictId)],
+      ["stepforge.startPreview", () => this.startPreview()],
+      ["stepforge.stopPreview", () => this.stopPreview()],
+      ["stepforge.openPreview", () => this.openPreview()],
+      ["stepforge.showPlan", () => this.showPlan()],
+      ["stepforge.showStatus", () => this.showStatus()],
+      ["stepforge.setApiKey", () => this.setApiKey()],
+      ["stepforge.refreshFiles", () => this.refreshFiles()],
+    ];
+    for (const [name, handler] of commands) {
+      context.subscriptions.push(vscode.commands.registerCommand(name, handler));
+    }
+    context.subscriptions.push(
+      vscode.workspace.registerTextDocumentContentProvider(GENERATED_SCHEME, this.generatedVersions),
+    );
+  }
+
+  /** Run `work`; a daemon error becomes an error message, a cancel a quiet note. */
+  private async guarded<T>(work: () => Promise<T>): Promise<T | undefined> {
+    if (!this.services.root()) {
+      void vscode.window.showErrorMessage("StepForge: open a folder first; StepForge builds the app in it.");
+      return undefined;
+    }
+    try {
+      return await work();
+    } catch (error) {
+      if (cancelled(error)) {
+        void vscode.window.showInformationMessage("StepForge: cancelled.");
+      } else {
+        void vscode.window.showErrorMessage(`StepForge: ${errorText(error)}`);
+      }
+      return undefined;
+    }
+  }
+
+  async planProject(): Promise<void> {
+    await this.guarded(async () => {
+      const request = await vscode.window.showInputBox({
+        title: "StepForge: Plan Project",
+        prompt: "What should StepForge build?",
+        placeHolder: "a task manager with a dashboard and charts",
+        ignoreFocusOut: true,
+      });
+      if (!request?.trim()) {
+        return;
+      }
+      const result = await withDaemonProgress("StepForge: planning", (options) =>
+        this.services.rpc().request("stepforge/plan", { request: request.trim() }, options),
+      );
+      this.services.files.model.setPlan(result.plan as never);
+      await this.refreshFiles();
+      const files = Object.values((result.plan as { files?: Record<string, unknown[]> }).files ?? {}).flat().length;
+      const choice = await vscode.window.showInformationMessage(
+        `StepForge planned ${result.projectName}: ${files} files.` + (result.notes?.length ? ` ${result.notes.join(" ")}` : ""),
+        "Generate Project",
+        "Show Plan",
+      );
+      if (choice === "Generate Project") {
+        await this.generateProject();
+      } else if (choice === "Show Plan") {
+        await this.showPlan();
+      }
+    });
+  }
+
+  async generateProject(): Promise<void> {
+    await this.guarded(async () => {
+      const concurrency = vscode.workspace.getConfiguration("stepforge").get<number>("concurrency");
+      const result = await withDaemonProgress("StepForge: generating", (options) =>
+        this.services.rpc().request("stepforge/generate", concurrency ? { concurrency } : {}, options),
+      );
+      await this.refreshFiles();
+      const summary = `StepForge wrote ${result.written.length} files in ${result.elapsedSeconds.toFixed(1)} s`;
+      if (result.failed.length || result.skipped.length || result.conflicts?.length) {
+        const problems = [
+          ...result.failed.map((f) => `${f.path} failed: ${f.reason}`),
+          ...result.skipped.map((s) => `${s.path} skipped: ${s.reason}`),
+          ...(result.conflicts ?? []).map((c) => `${c.path}: conflict`),
+        ];
+        void vscode.window.showWarningMessage(`${summary}; ${problems.join("; ")}`);
+      } else {
+        const choice = await vscode.window.showInformationMessage(`${summary}.`, "Start Preview");
+        if (choice === "Start Preview") {
+          await this.startPreview();
+        }
+      }
+    });
+  }
+
+  async regenerateFile(uri?: vscode.Uri): Promise<void> {
+    await this.guarded(async () => {
+      const target = uri ?? vscode.window.activeTextEditor?.document.uri;
+      if (!target || target.scheme !== "file") {
+        void vscode.window.showErrorMessage("StepForge: open the planned file to regenerate first.");
+        return;
+      }
+      const instructions = await vscode.window.showInputBox({
+        title: "StepForge: Regenerate This File",
+        prompt: "What should change? (optional; your edits are kept)",
+        placeHolder: "make the table sortable",
+        ignoreFocusOut: true,
+      });
+      if (instructions === undefined) {
+        return; // Escape
+      }
+      const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target.toString());
+      if (document?.isDirty) {
+        await document.save(); // the daemon merges with what is on disk
+      }
+      const result = await withDaemonProgress("StepForge: regenerating", (options) =>
+        this.services.rpc().request(
+          "stepforge/regenerateFile",
+          { path: target.fsPath, ...(instructions.trim() ? { instructions: instructions.trim() } : {}) },
+          options,
+        ),
+      );
+      if (result.outcome === "conflict" && result.conflictId) {
+        const choice = await vscode.window.showWarningMessage(result.message, "Resolve Conflict");
+        if (choice === "Resolve Conflict") {
+          await this.resolveConflict(result.conflictId);
+        }
+      } else {
+        void vscode.window.showInformationMessage(result.message);
+      }
+    });
+  }
+
+  async resolveConflict(conflictId?: string): Promise<void> {
+    await this.guarded(async () => {
+      const rpc = this.services.rpc();
+      let id = conflictId;
+      if (!id) {
+        const status = await rpc.request("stepforge/status", {});
+        const open: ConflictInfo[] = status.conflicts ?? [];
+        if (open.length === 0) {
+          void vscode.window.showInformationMessage("StepForge: no open conflicts.");
+          return;
+        }
+        const picked = await vscode.window.showQuickPick(
+          open.map((c) => ({ label: c.path, description: c.conflictId, conflictId: c.conflictId })),
+          { title: "StepForge: Resolve Conflict" },
+        );
+        id = picked?.conflictId;
+      }
+      if (!id) {
+        return;
+      }
+      const details = await rpc.request("stepforge/conflictDetails", { conflictId: id });
+      const root = this.services.root() as vscode.Uri;
+      const mine = vscode.Uri.joinPath(root, details.path);
+      const generated = this.generatedVersions.uriFor(id, details.path, details.generated);
+      await vscode.commands.executeCommand("vscode.diff", mine, generated, `${details.path}: yours ↔ generated`);
+      const choice = await vscode.window.showQuickPick(
+        [
+          { label: "Keep mine", choice: "mine" as const, detail: "Your file stays as it is." },
+          { label: "Take generated", choice: "generated" as const, detail: "Your file is replaced by the new version." },
+          { label: "Use my merge", choice: "merged" as const, detail: "Edit your file (left) to merge by hand, then pick this." },
+        ],
+        { title: `StepForge: settle the conflict in ${details.path}`, ignoreFocusOut: true },
+      );
+      if (!choice) {
+        return;
+      }
+      let content: string | undefined;
+      if (choice.choice === "merged") {
+        const document = await vscode.workspace.openTextDocument(mine);
+        content = document.getText();
+      }
+      const result = await rpc.request("stepforge/resolveConflict", {
+        conflictId: id,
+        choice: choice.choice,
+        ...(content !== undefined ? { content } : {}),
+      });
+      void vscode.window.showInformationMessage(result.message);
+      await this.refreshFiles();
+    });
+  }
+
+  async startPreview(): Promise<void> {
+    await this.guarded(async () => {
+      const result = await withDaemonProgress("StepForge: starting the preview", (options) =>
+        this.services.rpc().request("stepforge/preview/start", {}, options),
+      );
+      this.services.statusBar.show(result.frontendUrl, result.backendUrl, result.runtime);
+      const choice = await vscode.window.showInformationMessage(`${result.message} ${result.frontendUrl}`, "Open Preview");
+      if (choice === "Open Preview") {
+        await this.openPreview();
+      }
+    });
+  }
+
+  async stopPreview(): Promise<void> {
+    await this.guarded(async () => {
+      const result = await this.services.rpc().request("stepforge/preview/stop", {});
+      this.services.statusBar.hide();
+      void vscode.window.showInformationMessage(result.message);
+    });
+  }
+
+  async openPreview(): Promise<void> {
+    await this.guarded(async () => {
+      const status = await this.services.rpc().request("stepforge/preview/status", {});
+      if (!status.running || !status.frontendUrl) {
+        const choice = await vscode.window.showInformationMessage("StepForge: no preview is running.", "Start Preview");
+        if (choice === "Start Preview") {
+          await this.startPreview();
+        }
+        return;
+      }
+      this.services.statusBar.show(status.frontendUrl, status.backendUrl ?? "", status.runtime ?? "");
+      await vscode.commands.executeCommand("simpleBrowser.show", status.frontendUrl);
+    });
+  }
+
+  async showPlan(): Promise<void> {
+    await this.guarded(async () => {
+      const plan = vscode.Uri.joinPath(this.services.root() as vscode.Uri, ".stepforge", "plan.json");
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(plan));
+    });
+  }
+
+  async showStatus(): Promise<void> {
+    await this.guarded(async () => {
+      const status: StatusResult = await this.services.rpc().request("stepforge/status", {});
+      if (!status.planPresent) {
+        void vscode.window.showInformationMessage("StepForge: no plan yet. Run “StepForge: Plan Project”.");
+        return;
+      }
+      const counts = Object.entries(status.counts ?? {}).map(([state, n]) => `${n} ${state}`).join(", ");
+      const usage = status.usage;
+      const picked = await vscode.window.showQuickPick(
+        (status.files ?? []).map((f) => ({ label: f.path, description: f.state, detail: f.reason ?? undefined })),
+        {
+          title: `${status.projectName ?? "StepForge"}: ${counts}; ${usage?.promptTokens ?? 0} prompt + ${usage?.completionTokens ?? 0} completion tokens`,
+          placeHolder: status.planError ? `plan.json has problems: ${status.planError}` : "Open a file",
+        },
+      );
+      if (picked) {
+        await vscode.window.showTextDocument(vscode.Uri.joinPath(this.services.root() as vscode.Uri, picked.label));
+      }
+    });
+  }
+
+  async setApiKey(): Promise<void> {
+    const key = await vscode.window.showInputBox({
+      title: "StepForge: Set API Key",
+      prompt: "Your Groq API key (stored in the editor's secret storage, never in settings)",
+      password: true,
+      ignoreFocusOut: true,
+    });
+    if (key === undefined) {
+      return;
+    }
+    if (key.trim()) {
+      await this.services.secrets.store(API_KEY_SECRET, key.trim());
+    } else {
+      await this.services.secrets.delete(API_KEY_SECRET);
+    }
+    await this.services.restartDaemon();
+    void vscode.window.showInformationMessage(key.trim() ? "StepForge: API key saved." : "StepForge: API key removed.");
+  }
+
+  /** Re-read the plan's steps and every file's state. */
+  async refreshFiles(): Promise<void> {
+    const root = this.services.root();
+    if (!root) {
+      return;
+    }
+    try {
+      const data = await vscode.workspace.fs.readFile(vscode.Uri.joinPath(root, ".stepforge", "plan.json"));
+      this.services.files.model.setPlan(JSON.parse(Buffer.from(data).toString("utf8")));
+    } catch {
+      this.services.files.model.setPlan(undefined); // no plan (yet), or a broken one
+    }
+    try {
+      this.services.files.model.applyStatus(await this.services.rpc().request("stepforge/status", {}));
+    } catch {
+      // The daemon is (re)starting: the next refresh fills the states in.
+    }
+    this.services.files.refresh();
+  }
+}
