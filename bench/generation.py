@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.common import daemon_environment, write_results
 from protocol import methods
 from protocol.plan import Plan
 from server import prompts
@@ -32,15 +30,7 @@ from server.generation.context import SourceFile, build_file_prompt
 from server.llm.tokens import estimate_tokens
 from tests.fake_groq import AppResponder, FakeGroq, Latency, ScriptedApp, fake_tokens, fenced
 
-RESULTS = Path(__file__).with_name("results")
 LATENCY = Latency(first_token_seconds=0.3, tokens_per_second=400, chunk_tokens=16)
-
-
-def daemon_environment(fake: FakeGroq) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GROQ_", "STEPFORGE_"))}
-    env.update(fake.env())
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
-    return env
 
 
 def rss_mb(pid: int) -> float:
@@ -187,12 +177,7 @@ def main() -> None:
         help="skip the one-file-at-a-time run (about 3 minutes)",
     )
     args = parser.parse_args()
-    figures = asyncio.run(run(sequential=not args.no_sequential))
-    figures["measured"] = time.strftime("%Y-%m-%d")
-    figures["machine"] = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "generation.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
+    write_results("generation", asyncio.run(run(sequential=not args.no_sequential)))
 
 
 if __name__ == "__main__":

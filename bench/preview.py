@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,14 +19,12 @@ from typing import Any
 import docker
 import httpx
 
-from bench.generation import daemon_environment
+from bench.common import daemon_environment, write_results
 from protocol import methods
 from server.client import DaemonClient
 from server.preview.launch import BACKEND_LOCKS, FRONTEND_LOCKS, dependency_key
 from tests.conftest import container_network_env
 from tests.fake_groq import AppResponder, FakeGroq, ScriptedApp
-
-RESULTS = Path(__file__).with_name("results")
 
 
 async def generated_workspace(env: dict[str, str]) -> Path:
@@ -94,12 +89,7 @@ def main() -> None:
     parser.add_argument("--runtime", choices=["docker", "local"], action="append")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    figures = asyncio.run(run(args.runtime or ["docker", "local"], args.repeats))
-    figures["measured"] = time.strftime("%Y-%m-%d")
-    figures["machine"] = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "preview.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
+    write_results("preview", asyncio.run(run(args.runtime or ["docker", "local"], args.repeats)))
 
 
 if __name__ == "__main__":

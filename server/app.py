@@ -124,18 +124,23 @@ class StepForge:
 
         watcher = WorkspaceWatcher(session.root, on_changes)
         self.watchers[session.root] = watcher
-        self._refresh_watch(session)
-        self.start_background(watcher.run)
+
+        async def watch() -> None:
+            await self._refresh_watch(session)
+            await watcher.run()
+
+        self.start_background(watch)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("background task failed", exc_info=task.exception())
 
-    def _refresh_watch(self, session: WorkspaceSession) -> None:
+    async def _refresh_watch(self, session: WorkspaceSession) -> None:
+        """Watch the folders the plan and the state name now (new ones appear with a plan or a run)."""
         watcher = self.watchers.get(session.root)
         if watcher is not None:
-            watcher.watch(session.watch_folders())
+            watcher.watch(await anyio.to_thread.run_sync(session.watch_folders))
 
     async def _changes(self, session: WorkspaceSession, paths: set[str]) -> None:
         """The user touched files: re-read the plan if it was edited, re-derive file states."""
@@ -159,7 +164,7 @@ class StepForge:
                 await register(session, plan)
         except WorkspaceBusyError:
             log.info("a job holds %s: the routes are registered when it ends", session.root)
-        self._refresh_watch(session)
+        await self._refresh_watch(session)
 
     # --- stepforge/plan ------------------------------------------------------------------------
 
@@ -195,7 +200,7 @@ class StepForge:
             notes = await lay_out_template(session)
             notes += (await register(session, plan)).notes
             await store.save()
-        self._refresh_watch(session)
+        await self._refresh_watch(session)
         return PlanResult(
             project_name=name,
             plan=plan.to_document(),
@@ -257,7 +262,7 @@ class StepForge:
             async with registering:
                 await register(session, plan)
             await store.save()
-        self._refresh_watch(session)
+        await self._refresh_watch(session)
         return result
 
     # --- stepforge/regenerateFile, resolveConflict, conflictDetails ----------------------------

@@ -20,6 +20,7 @@ from server.generation.fences import extract_code, partial_code
 from server.generation.streaming import StreamingPreview
 from server.generation.syntax import syntax_problem
 from server.llm import LLMClient
+from server.llm.client import MIN_ANSWER_TOKENS
 from server.llm.continuation import complete_whole
 from server.workspace.paths import safe_join
 from server.workspace.session import WorkspaceSession
@@ -28,7 +29,6 @@ from server.workspace.writer import WriteOutcome
 
 log = logging.getLogger(__name__)
 
-MIN_OUTPUT_TOKENS = 256
 PACING_MARGIN = 64
 
 
@@ -77,7 +77,7 @@ class FileGenerator:
         prompt, output = self.settings.prompt_budget, self.settings.output_reserve
         limit = self.llm.pacer.limit_tokens
         if limit is not None and prompt + output > limit:
-            output = min(output, max(MIN_OUTPUT_TOKENS, limit // 3))
+            output = min(output, max(MIN_ANSWER_TOKENS, limit // 3))
             prompt = limit - output - PACING_MARGIN
         return prompt, output
 

@@ -88,23 +88,22 @@ class FileBlockParser:
             self._buffer = stripped[len(CDATA_OPEN) :]
             self._mode = "cdata_start"
             return True
-        if self._buffer.startswith("\r\n"):
-            self._buffer = self._buffer[2:]
-        elif self._buffer.startswith("\n"):
-            self._buffer = self._buffer[1:]
-        self._mode = "content"
+        self._drop_newline_then("content")
         return True
 
     def _cdata_start(self, events: list[Event]) -> bool:
         """Right after `<![CDATA[`: a newline there is not part of the file."""
         if not self._buffer or self._buffer == "\r":
             return False
-        if self._buffer.startswith("\r\n"):
-            self._buffer = self._buffer[2:]
-        elif self._buffer.startswith("\n"):
-            self._buffer = self._buffer[1:]
-        self._mode = "cdata"
+        self._drop_newline_then("cdata")
         return True
+
+    def _drop_newline_then(self, mode: str) -> None:
+        for newline in ("\r\n", "\n"):
+            if self._buffer.startswith(newline):
+                self._buffer = self._buffer[len(newline) :]
+                break
+        self._mode = mode
 
     def _content(self, events: list[Event]) -> bool:
         return self._read_until(CLOSE_TAG, events, then="outside")

@@ -13,7 +13,7 @@ import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypedDict
 
 import anyio
@@ -46,6 +46,7 @@ from server.llm.tokens import estimate_tokens
 log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER = 60.0
+MIN_ANSWER_TOKENS = 256
 
 
 class ChatMessage(TypedDict):
@@ -65,6 +66,17 @@ class Completion:
 
 
 TextCallback = Callable[[str], Awaitable[None] | None]
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One request, as every attempt of it is made."""
+
+    messages: list[ChatMessage]
+    max_tokens: int
+    json_mode: bool
+    prompt_tokens: int
+    on_text: TextCallback | None
 
 
 def _is_retryable(error: BaseException) -> bool:
@@ -181,37 +193,35 @@ class LLMClient:
         sdk = self._sdk()
         prompt_tokens = sum(estimate_tokens(m["content"]) for m in messages)
         cap = self.pacer.output_cap(prompt_tokens)
-        if cap is not None and cap < 256:
+        if cap is not None and cap < MIN_ANSWER_TOKENS:
             raise LLMContextError(
                 f"The prompt (about {prompt_tokens} tokens) leaves no room for an answer within "
                 f"the provider's limit of {self.pacer.limit_tokens} tokens per minute: lower "
                 "STEPFORGE_CONTEXT_WINDOW or use a model with a higher limit."
             )
-        max_tokens = min(max_tokens, cap) if cap is not None else max_tokens
+        call = _Call(
+            messages,
+            min(max_tokens, cap) if cap is not None else max_tokens,
+            json_mode,
+            prompt_tokens,
+            on_text,
+        )
         try:
-            return await self._complete_with_retries(
-                sdk, messages, max_tokens, json_mode, prompt_tokens, on_text
-            )
+            return await self._complete_with_retries(sdk, call)
         except LLMContextError as error:
             # A 413 names the tokens-per-minute limit the output budget must fit in: learn it and
             # ask once more with an answer that fits (Groq refuses, and never retries, otherwise).
             learned = self.pacer.output_cap(prompt_tokens)
-            if error.data is None or learned is None or learned >= max_tokens or learned < 256:
+            if (
+                error.data is None
+                or learned is None
+                or not MIN_ANSWER_TOKENS <= learned < call.max_tokens
+            ):
                 raise
             log.info("output budget lowered to %d tokens to fit the per-minute limit", learned)
-            return await self._complete_with_retries(
-                sdk, messages, learned, json_mode, prompt_tokens, on_text
-            )
+            return await self._complete_with_retries(sdk, replace(call, max_tokens=learned))
 
-    async def _complete_with_retries(
-        self,
-        sdk: AsyncGroq,
-        messages: list[ChatMessage],
-        max_tokens: int,
-        json_mode: bool,
-        prompt_tokens: int,
-        on_text: TextCallback | None,
-    ) -> Completion:
+    async def _complete_with_retries(self, sdk: AsyncGroq, call: _Call) -> Completion:
         retrying = AsyncRetrying(
             retry=retry_if_exception(_is_retryable),
             wait=_WaitRetryAfterOrBackoff(self.settings.retry_backoff),
@@ -223,9 +233,7 @@ class LLMClient:
             with anyio.fail_after(self.settings.call_deadline):
                 async for attempt in retrying:
                     with attempt:
-                        return await self._attempt(
-                            sdk, messages, max_tokens, json_mode, prompt_tokens, on_text
-                        )
+                        return await self._attempt(sdk, call)
         except TimeoutError:
             raise LLMUnavailableError(
                 f"No complete answer from {self._endpoint()} within "
@@ -248,24 +256,18 @@ class LLMClient:
             _describe(error) if error else "?",
         )
 
-    async def _attempt(
-        self,
-        sdk: AsyncGroq,
-        messages: list[ChatMessage],
-        max_tokens: int,
-        json_mode: bool,
-        prompt_tokens: int,
-        on_text: TextCallback | None,
-    ) -> Completion:
-        await self.pacer.wait_for_budget(prompt_tokens + self.pacer.expected_output(max_tokens))
+    async def _attempt(self, sdk: AsyncGroq, call: _Call) -> Completion:
+        await self.pacer.wait_for_budget(
+            call.prompt_tokens + self.pacer.expected_output(call.max_tokens)
+        )
         async with self.pacer.limiter:
-            stream = await self._open_stream(sdk, messages, max_tokens, json_mode)
+            stream = await self._open_stream(sdk, call.messages, call.max_tokens, call.json_mode)
             async with stream:
                 self.pacer.observe(stream.response.headers)
-                completion = await self._read(stream, on_text)
+                completion = await self._read(stream, call.on_text)
         if completion.usage.prompt_tokens == 0:  # the server reported no usage: estimate it
             completion.usage = Usage(
-                prompt_tokens=prompt_tokens,
+                prompt_tokens=call.prompt_tokens,
                 completion_tokens=estimate_tokens(completion.text),
                 calls=1,
             )

@@ -4,10 +4,11 @@ their dependency caches (both runtimes use these, so they serve the same app the
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from server.config import Settings
+from server.preview.records import PreviewRecord
 
 FRONTEND_LOCKS = ("frontend/package-lock.json", "frontend/package.json")
 BACKEND_LOCKS = ("backend/requirements.txt", "backend/pyproject.toml")
@@ -24,30 +25,35 @@ def dependency_key(root: Path, candidates: tuple[str, ...]) -> str:
 
 @dataclass(frozen=True)
 class LaunchSpec:
-    root: Path
-    frontend_port: int
-    backend_port: int
-    owner: str
-    detached: bool
+    """A preview to start: its record (ports, owner, lifetime) and the user's settings."""
+
+    record: PreviewRecord
     settings: Settings
-    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
-    def frontend_url(self) -> str:
-        return f"http://127.0.0.1:{self.frontend_port}"
+    def root(self) -> Path:
+        return Path(self.record.workspace)
 
     @property
-    def backend_url(self) -> str:
-        return f"http://127.0.0.1:{self.backend_port}"
+    def frontend_port(self) -> int:
+        return self.record.frontend_port
+
+    @property
+    def backend_port(self) -> int:
+        return self.record.backend_port
+
+    @property
+    def owner(self) -> str:
+        return self.record.owner or ""
+
+    @property
+    def detached(self) -> bool:
+        return self.record.detached
 
     def frontend_env(self) -> dict[str, str]:
-        return {
-            **self.settings.container_env,
-            **self.extra_env,
-            # The browser calls the backend at its published address.
-            "VITE_API_URL": self.backend_url,
-        }
+        # The browser calls the backend at its published address.
+        return {**self.settings.container_env, "VITE_API_URL": self.record.backend_url}
 
     def backend_env(self) -> dict[str, str]:
-        origins = f"{self.frontend_url},http://localhost:{self.frontend_port}"
-        return {**self.settings.container_env, **self.extra_env, "FRONTEND_ORIGINS": origins}
+        origins = f"{self.record.frontend_url},http://localhost:{self.frontend_port}"
+        return {**self.settings.container_env, "FRONTEND_ORIGINS": origins}

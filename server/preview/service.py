@@ -160,9 +160,6 @@ class PreviewService:
         frontend_port, backend_port = await anyio.to_thread.run_sync(
             choose_pair, remembered, reserved
         )
-        spec = LaunchSpec(
-            root, frontend_port, backend_port, self.owner, params.detached, self.settings
-        )
         progress.report(
             f"Starting the preview with the {why} on ports {frontend_port}/{backend_port}", 10
         )
@@ -180,7 +177,9 @@ class PreviewService:
         # does not take them.
         await anyio.to_thread.run_sync(self.index.put, record)
         try:
-            handles = await anyio.to_thread.run_sync(runtime.start, spec)
+            handles = await anyio.to_thread.run_sync(
+                runtime.start, LaunchSpec(record, self.settings)
+            )
         except StepForgeError as error:
             await anyio.to_thread.run_sync(self.index.remove, str(root))
             raise PreviewError(error.message) from None

@@ -152,8 +152,11 @@ class WorkspaceSession:
 
     def watch_folders(self) -> set[tuple[str, bool]]:
         """The source folders to watch (relative, recursive?): the folders of the planned files
-        and registries, never a whole tree with node_modules in it."""
-        paths = [*(self._plan.file_paths() if self._plan else []), *self.store.state.managed]
+        and of the files StepForge manages, never a whole tree with node_modules in it. Blocking
+        (reads the plan and the state)."""
+        plan = self.load_plan()
+        state = self.current_state()
+        paths = [*(plan.file_paths() if plan else []), *state.managed, *state.files]
         folders: set[tuple[str, bool]] = {(".stepforge", False)}
         for path in paths:
             parts = path.split("/")

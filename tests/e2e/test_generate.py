@@ -31,8 +31,8 @@ def request(client, method, params, msg_id=None):
     return asyncio.wrap_future(client.protocol.send_request(method, params, msg_id=msg_id))
 
 
-def collect_file_status(client) -> list[dict]:
-    seen: list[dict] = []
+def collect_file_status(client, into: list[dict] | None = None) -> list[dict]:
+    seen: list[dict] = [] if into is None else into
     client.feature("stepforge/fileStatus")(lambda params: seen.append(params))
     return seen
 
@@ -47,6 +47,20 @@ def assert_app_complete(workspace: Path, app: ScriptedApp = APP) -> None:
 def plan_with_cli(fake: FakeGroq, workspace: Path, **env: str) -> None:
     done = run_cli("plan", REQUEST, "--workspace", str(workspace), env=daemon_env(fake, **env))
     assert done.returncode == 0, done.stderr
+
+
+async def plan_and_generate(
+    env: dict[str, str], workspace: Path, params: dict | None = None, on_client=None
+) -> dict:
+    """A daemon of its own (for settings in its environment): plan, then generate."""
+    client = await start_lsp(env, workspace)
+    if on_client is not None:
+        on_client(client)
+    try:
+        await request(client, "stepforge/plan", {"request": REQUEST})
+        return await request(client, "stepforge/generate", params or {})
+    finally:
+        await client.shutdown_session()
 
 
 # --- through LSP -------------------------------------------------------------------------------
@@ -119,13 +133,9 @@ async def test_faults_are_recovered(fake_groq, workspace):
     fake_groq.add_fault("stall", for_file("frontend/src/hooks/useTasks.ts"), stall_seconds=4)
     fake_groq.add_fault("length", for_file("frontend/src/components/TaskCard.tsx"), fraction=0.4)
     # A small output limit cuts every long file: each is continued and stitched.
-    env = daemon_env(fake_groq, STEPFORGE_MAX_OUTPUT_TOKENS="256")
-    client = await start_lsp(env, workspace)
-    try:
-        await request(client, "stepforge/plan", {"request": REQUEST})
-        result = await request(client, "stepforge/generate", {})
-    finally:
-        await client.shutdown_session()
+    result = await plan_and_generate(
+        daemon_env(fake_groq, STEPFORGE_MAX_OUTPUT_TOKENS="256"), workspace
+    )
     assert result["failed"] == [] and len(result["written"]) == 24
     assert_app_complete(workspace)
     faults = {s.fault for s in fake_groq.served}
@@ -227,12 +237,7 @@ async def test_status_is_prompt_while_generating_and_files_fill_in_on_disk(
 
 async def test_prompts_stay_within_a_small_context_window(fake_groq, workspace):
     env = daemon_env(fake_groq, STEPFORGE_CONTEXT_WINDOW="4096", STEPFORGE_MAX_OUTPUT_TOKENS="1024")
-    client = await start_lsp(env, workspace)
-    try:
-        await request(client, "stepforge/plan", {"request": REQUEST})
-        result = await request(client, "stepforge/generate", {})
-    finally:
-        await client.shutdown_session()
+    result = await plan_and_generate(env, workspace)
     assert result["failed"] == []
     settings, _ = load_settings({"contextWindow": 4096, "maxOutputTokens": 1024}, {})
     file_prompts = [s.prompt for s in fake_groq.served if "file writer" in s.prompt]
@@ -245,13 +250,13 @@ async def test_single_shot_writes_what_it_can_and_the_rest_file_by_file(
     fake_groq, responder, workspace
 ):
     env = daemon_env(fake_groq, STEPFORGE_MAX_OUTPUT_TOKENS="1500")  # cuts the whole-app answer
-    client = await start_lsp(env, workspace)
-    statuses = collect_file_status(client)
-    try:
-        await request(client, "stepforge/plan", {"request": REQUEST})
-        result = await request(client, "stepforge/generate", {"singleShot": True})
-    finally:
-        await client.shutdown_session()
+    statuses: list[dict] = []
+    result = await plan_and_generate(
+        env,
+        workspace,
+        {"singleShot": True},
+        on_client=lambda client: collect_file_status(client, statuses),
+    )
     assert result["failed"] == [] and sorted(result["written"]) == sorted(APP.files)
     assert_app_complete(workspace)
     single = [s for s in fake_groq.served if "app writer" in s.prompt]

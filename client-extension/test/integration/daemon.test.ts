@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
@@ -19,7 +19,7 @@ import type { FileStatusNotification } from "../../src/protocol.generated";
 import { StepForgeRpc, type WorkDoneProgressValue } from "../../src/rpc";
 
 const REPO = join(__dirname, "..", "..", "..", "..");
-const PYTHON = process.env.STEPFORGE_PYTHON ?? join(REPO, ".venv", "bin", "python");
+const PYTHON = resolve(process.env.STEPFORGE_PYTHON ?? join(REPO, ".venv", "bin", "python"));
 const REQUEST = "a task manager with a dashboard and charts";
 
 let fake: ChildProcess;
