@@ -422,3 +422,21 @@ def test_new_creates_a_fresh_folder_named_after_the_plan(fake_groq, tmp_path):
         tmp_path / "task-manager-2"
     )
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".stepforge-new-")]
+
+
+async def test_no_write_leaves_the_workspace_through_a_symlink(lsp, workspace, tmp_path):
+    await request(lsp, "stepforge/plan", {"request": REQUEST})
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (workspace / "backend" / "models").symlink_to(outside)
+    result = await request(lsp, "stepforge/generate", {})
+    failed = {f["path"]: f["reason"] for f in result["failed"]}
+    assert set(failed) == {
+        "backend/models/__init__.py",
+        "backend/models/task.py",
+        "backend/models/project.py",
+    }
+    assert all("leads outside the workspace" in reason for reason in failed.values())
+    assert list(outside.iterdir()) == []
+    skipped = {s["path"]: s["reason"] for s in result["skipped"]}
+    assert skipped["backend/services/stats.py"].startswith("dependency failed: backend/models/")

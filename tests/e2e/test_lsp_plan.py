@@ -231,7 +231,9 @@ async def test_serve_over_tcp_binds_localhost(fake_groq, workspace):
         port = probe.getsockname()[1]
     daemon = subprocess.Popen(
         [sys.executable, "-m", "server", "serve", "--tcp", str(port)],
-        env=daemon_env(fake_groq), cwd=REPO, stderr=subprocess.PIPE,
+        env=daemon_env(fake_groq),
+        cwd=REPO,
+        stderr=subprocess.PIPE,
     )
     try:
         client = LanguageClient("tcp-test", "1", converter_factory=json_converter)
@@ -241,7 +243,11 @@ async def test_serve_over_tcp_binds_localhost(fake_groq, workspace):
                 break
             except OSError:
                 await asyncio.sleep(0.1)
-        await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=workspace.as_uri()))
+        await client.initialize_async(
+            types.InitializeParams(
+                capabilities=types.ClientCapabilities(), root_uri=workspace.as_uri()
+            )
+        )
         result = await client.protocol.send_request_async("stepforge/plan", {"request": REQUEST})
         assert result["projectName"] == "task-manager"
         # /proc/net/tcp: local address as hex IP:port, state 0A = LISTEN

@@ -135,3 +135,16 @@ def test_stitch_drops_a_reopened_fence_and_a_repeated_tail():
     repeat = "line one of the code that is long enough\nline two\n"
     assert stitch(previous, repeat + "line three\n") == previous + "line three\n"
     assert stitch("a }\n", "}\n") == "a }\n}\n"  # short repeats are legitimate code
+
+
+async def test_the_fake_server_answers_without_streaming_too(fake):
+    """Non-streaming requests (the SDK's default) get a whole completion with usage."""
+    from groq import AsyncGroq
+
+    sdk = AsyncGroq(api_key=fake.api_key, base_url=fake.base_url, max_retries=0)
+    completion = await sdk.chat.completions.create(
+        model="test-model", messages=MESSAGES, stream=False
+    )
+    assert completion.choices[0].message.content == EXPECTED
+    assert completion.choices[0].finish_reason == "stop" and completion.usage.completion_tokens > 0
+    await sdk.close()

@@ -3,6 +3,7 @@
 import os
 import stat
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -139,3 +140,24 @@ def test_no_user_line_is_ever_lost(tmp_path, data):
         base, base_lines = generated, generated_lines  # the generation is the next merge base
         # The user edits again before the next regeneration.
         target.write_bytes(to_bytes(data.draw(edits(text))))
+
+
+def test_safe_join_refuses_symlinks_that_lead_outside(tmp_path):
+    from server.errors import UnsafePathError
+    from server.workspace.paths import safe_join
+
+    root = tmp_path / "project"
+    outside = tmp_path / "elsewhere"
+    (root / "frontend").mkdir(parents=True)
+    outside.mkdir()
+    (root / "frontend" / "src").symlink_to(outside)
+    (root / "backend").mkdir()
+    (root / "backend" / "link.py").symlink_to(outside / "target.py")  # dangling, outside
+    (root / "shared").symlink_to(root / "frontend")  # inside: fine
+    with pytest.raises(UnsafePathError, match="symlink that leads outside"):
+        safe_join(root, "frontend/src/pages/Home.tsx")
+    with pytest.raises(UnsafePathError, match="symlink that leads outside"):
+        safe_join(root, "backend/link.py")
+    with pytest.raises(UnsafePathError, match=r"contains '\.\.'"):
+        safe_join(root, "backend/../../x.py")
+    assert safe_join(root, "shared/App.tsx") == root / "shared" / "App.tsx"
