@@ -123,6 +123,33 @@ def naive_prompt_tokens(app: ScriptedApp) -> int:
     return total
 
 
+def simulated_prompt_tokens(app: ScriptedApp) -> tuple[int, int]:
+    """(total, largest) prompt tokens the context builder gives this plan, files in step order,
+    without running anything: for plans the daemon did not generate (no `depends_on`)."""
+    plan = Plan.model_validate(app.plan)
+    deps = dag.dependencies(plan)
+    settings, _ = load_settings(None, {})
+    template = prompts.load("file", None)
+    order = [p for step in dag.steps(plan) for p in step]
+    sizes = []
+    for index, path in enumerate(order):
+        direct = [SourceFile(p, app.files[p]) for p in deps[path]]
+        others = [
+            SourceFile(p, app.files[p]) for p in reversed(order[:index]) if p not in deps[path]
+        ]
+        prompt = build_file_prompt(
+            template=template,
+            path=path,
+            plan=plan.to_document(),
+            request="a synthetic benchmark app",
+            budget=settings.prompt_budget,
+            direct=direct,
+            others=others,
+        )
+        sizes.append(prompt.tokens)
+    return sum(sizes), max(sizes)
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -159,6 +186,14 @@ async def run(sequential: bool) -> dict[str, Any]:
         "status_p99_ms": round(percentile(parallel["status_ms"], 0.99), 2),
         "daemon_rss_max_mb": round(max(parallel["rss_mb"]), 1),
     }
+    # The same plan without `depends_on`: every file of the previous step is a direct dependency,
+    # shown in full. Simulated with the same context builder (the daemon's prompts are the same).
+    without = ScriptedApp.synthetic(depends_on=0)
+    total, largest = simulated_prompt_tokens(without)
+    figures["without_depends_on_prompt_share_of_naive"] = round(
+        total / naive_prompt_tokens(without), 3
+    )
+    figures["without_depends_on_largest_prompt_tokens"] = largest
     if one_at_a_time is not None:
         figures["sequential_wall_seconds"] = round(one_at_a_time["wall_seconds"], 2)
         figures["speedup_over_sequential"] = round(

@@ -48,6 +48,13 @@ def generation_section(g: dict) -> str:
             _verdict(g["prompt_share_of_naive"] <= 0.30),
         ),
         (
+            "The same plan without `depends_on` (every file of the previous step in full; simulated)",
+            f"{g['without_depends_on_prompt_share_of_naive']:.1%} of naive, largest prompt "
+            f"{g['without_depends_on_largest_prompt_tokens']:,}",
+            "(reported)",
+            "",
+        ),
+        (
             "Largest prompt / prompt budget",
             f"{g['largest_prompt_tokens']:,} / {g['prompt_budget']:,}",
             "≤ budget",
