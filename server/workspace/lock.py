@@ -36,6 +36,20 @@ class WorkspaceLock:
         os.pwrite(fd, f"{self.purpose} in pid {os.getpid()}".encode(), 0)
         self._fd = fd
 
+    def held(self) -> bool:
+        """Whether some process holds the lock now (without taking it for long). Blocking."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # closing releases a shared lock taken just now
+        return False
+
     def release(self) -> None:
         if self._fd is not None:
             os.ftruncate(self._fd, 0)

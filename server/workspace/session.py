@@ -217,13 +217,20 @@ class WorkspaceSession:
         return changes
 
     def current_state(self) -> JobState:
-        """In memory while this process runs a job, else as on disk. Blocking (small file)."""
+        """In memory while this process runs a job, else as on disk, where files a dead job left
+        `generating` show as pending again. Blocking (small file)."""
         if self.job is not None:
             return self.store.state
         try:
-            return read_state(self.layout.state)
+            state = read_state(self.layout.state)
         except Exception as error:  # a corrupt state file is reported, not fatal for readers
             raise StepForgeError(f"{self.layout.state} is unreadable: {error}") from error
+        interrupted = [r for r in state.files.values() if r.state == FileState.GENERATING]
+        if interrupted and not WorkspaceLock(self.layout.lock, "status").held():
+            for record in interrupted:
+                record.state = FileState.PENDING
+                record.reason = "interrupted before it was complete"
+        return state
 
     def disk_hash(self, relative: str) -> str | None:
         try:

@@ -257,3 +257,23 @@ async def test_serve_over_tcp_binds_localhost(fake_groq, workspace):
     finally:
         daemon.kill()
         daemon.wait()
+
+
+async def test_cancel_reaches_a_plan_started_as_a_command(lsp, fake_groq):
+    fake_groq.latency = Latency(first_token_seconds=30.0)
+    msg_id = str(uuid.uuid4())
+    command = asyncio.wrap_future(
+        lsp.protocol.send_request(
+            "workspace/executeCommand",
+            types.ExecuteCommandParams(command="stepforge.plan", arguments=[{"request": REQUEST}]),
+            msg_id=msg_id,
+        )
+    )
+    await asyncio.sleep(0.5)
+    lsp.protocol.notify("$/cancelRequest", types.CancelParams(id=msg_id))
+    with pytest.raises(JsonRpcException) as caught:
+        await asyncio.wait_for(command, 3)
+    assert caught.value.code == ErrorCode.REQUEST_CANCELLED
+    fake_groq.latency = Latency()
+    status = await lsp.protocol.send_request_async("stepforge/status", {})
+    assert status["generating"] is False
