@@ -67,7 +67,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   } catch (error) {
     void vscode.window.showErrorMessage(
       `StepForge: the daemon did not start (${error instanceof Error ? error.message : error}). ` +
-        "Install StepForge (`pip install stepforge`) or set stepforge.serverCommand.",
+        "Install StepForge (scripts/setup in its repository) or set stepforge.serverCommand.",
     );
     return;
   }
