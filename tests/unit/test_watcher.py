@@ -71,7 +71,7 @@ async def test_a_burst_of_events_is_one_batch(tmp_path, source):
     async def on_changes(paths):
         batches.append(paths)
 
-    watcher = WorkspaceWatcher(tmp_path, on_changes, quiet=0.3)
+    watcher = WorkspaceWatcher(tmp_path, on_changes, quiet=0.6)
     watcher.watch({("src", True)})
     async with anyio.create_task_group() as group:
         group.start_soon(watcher.run)
@@ -79,7 +79,7 @@ async def test_a_burst_of_events_is_one_batch(tmp_path, source):
         for i in range(10):
             source.write_text(f"keystroke {i}\n")
             await anyio.sleep(0.02)
-        await anyio.sleep(1.0)
+        await anyio.sleep(1.5)
         group.cancel_scope.cancel()
     assert len(batches) == 1
 
