@@ -262,6 +262,7 @@ class StepForge:
             async with registering:
                 await register(session, plan)
             await store.save()
+            await session.prune_baselines()
         await self._refresh_watch(session)
         return result
 
@@ -276,6 +277,7 @@ class StepForge:
             result = await regenerate_file(session, plan, self.llm, self.settings, params, progress)
             if affects_registries(plan, result.path):
                 await register(session, plan)
+            await session.prune_baselines()
         return result
 
     async def resolve_conflict(
@@ -283,7 +285,9 @@ class StepForge:
     ) -> ResolveConflictResult:
         session = self.session(root)
         async with session.exclusive("resolve"):
-            return await resolve_conflict(session, params)
+            result = await resolve_conflict(session, params)
+            await session.prune_baselines()
+            return result
 
     async def conflict_details(
         self, root: Path, params: ConflictDetailsParams

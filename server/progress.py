@@ -12,13 +12,3 @@ class Progress(Protocol):
 class NoProgress:
     def report(self, message: str, percentage: int | None = None) -> None:
         pass
-
-
-class RecordedProgress:
-    """Keeps every report; for tests and for callers that print at the end."""
-
-    def __init__(self) -> None:
-        self.reports: list[tuple[str, int | None]] = []
-
-    def report(self, message: str, percentage: int | None = None) -> None:
-        self.reports.append((message, percentage))

@@ -27,7 +27,6 @@ class StreamingPreview:
         self.last_written: bytes | None = None
         self.taken_over = False
         self._last_time = 0.0
-        self._pending: bytes | None = None
 
     @property
     def wrote(self) -> bool:
@@ -44,7 +43,7 @@ class StreamingPreview:
         self.target.write_bytes(data)
         self.last_written = data
 
-    async def show(self, partial: str | None, *, force: bool = False) -> None:
+    async def show(self, partial: str | None) -> None:
         """Show the code received so far; called for every chunk, writes a few times a second."""
         if not self.enabled or self.taken_over or partial is None:
             return
@@ -52,11 +51,9 @@ class StreamingPreview:
         if data == self.last_written:
             return
         now = time.monotonic()
-        if not force and now - self._last_time < WRITE_INTERVAL:
-            self._pending = data
-            return
+        if now - self._last_time < WRITE_INTERVAL:
+            return  # a later chunk, or the final write, shows it
         self._last_time = now
-        self._pending = None
         await anyio.to_thread.run_sync(self._write, data)
 
     async def restore(self) -> None:

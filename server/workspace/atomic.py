@@ -18,14 +18,6 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def file_sha256(path: Path) -> str | None:
-    """The hash of a file's bytes, or None if it does not exist."""
-    try:
-        return sha256(path.read_bytes())
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None
-
-
 def read_bytes_or_none(path: Path) -> bytes | None:
     try:
         return path.read_bytes()

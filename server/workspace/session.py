@@ -324,5 +324,10 @@ class WorkspaceSession:
                 state.managed[relative] = result.base_after or ""
         return result
 
+    async def prune_baselines(self) -> int:
+        """Drop the baselines nothing refers to any more. Only while holding the lock."""
+        keep = self.store.state.referenced_hashes()
+        return await anyio.to_thread.run_sync(self.baselines.prune, keep)
+
     def read(self, relative: str) -> bytes | None:
         return read_bytes_or_none(safe_join(self.root, relative))

@@ -59,6 +59,14 @@ class JobState(BaseModel):
     # Files StepForge writes outside the plan (template, registries): path -> merge-base hash.
     managed: dict[str, str] = Field(default_factory=dict)
 
+    def referenced_hashes(self) -> set[str]:
+        """The baselines still needed: merge bases of files, and both sides kept by conflicts."""
+        hashes = {r.written_hash for r in self.files.values() if r.written_hash}
+        hashes |= {h for h in self.managed.values() if h}
+        for conflict in self.conflicts.values():
+            hashes |= {h for h in (conflict.base_hash, conflict.generated_hash) if h}
+        return hashes
+
 
 def read_state(path: Path) -> JobState:
     """The state on disk as it is (no recovery): for readers such as `status` in another process."""

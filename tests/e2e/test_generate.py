@@ -374,7 +374,9 @@ def test_sigkill_mid_run_then_resume_completes_without_regenerating_done_files(
     done_before = {p for p, r in records.items() if r["state"] == "done"}
     interrupted = {p for p, r in records.items() if r["state"] == "generating"}
     assert done_before and interrupted
-    status = json.loads(run_cli("status", "--workspace", str(workspace), "--json", env=daemon_env(fake_groq)).stdout)
+    status = json.loads(
+        run_cli("status", "--workspace", str(workspace), "--json", env=daemon_env(fake_groq)).stdout
+    )
     assert status["generating"] is False  # nobody holds the lock: those files are pending again
     assert {e["path"] for e in status["files"] if e["state"] == "pending"} >= interrupted
 
