@@ -8,6 +8,7 @@ implementation step, which transitively means every earlier step.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 
 from protocol.plan import Plan
 
@@ -78,14 +79,23 @@ def dependents(deps: dict[str, list[str]]) -> dict[str, list[str]]:
     return reverse
 
 
-def transitive_dependents(deps: dict[str, list[str]], roots: set[str]) -> set[str]:
-    """Every file that depends, directly or not, on one of `roots` (roots excluded)."""
-    reverse = dependents(deps)
+def reachable(edges: Mapping[str, list[str]], roots: set[str]) -> set[str]:
+    """Every node reachable from `roots` along `edges` (roots excluded)."""
     seen: set[str] = set()
     todo = list(roots)
     while todo:
-        for child in reverse.get(todo.pop(), []):
-            if child not in seen:
-                seen.add(child)
-                todo.append(child)
+        for node in edges.get(todo.pop(), []):
+            if node not in seen:
+                seen.add(node)
+                todo.append(node)
     return seen - roots
+
+
+def transitive_dependents(deps: dict[str, list[str]], roots: set[str]) -> set[str]:
+    """Every file that depends, directly or not, on one of `roots` (roots excluded)."""
+    return reachable(dependents(deps), roots)
+
+
+def transitive_dependencies(deps: dict[str, list[str]], path: str) -> set[str]:
+    """Every file `path` depends on, directly or not."""
+    return reachable(deps, {path})

@@ -4,6 +4,7 @@ stripped of prose, parsed, and written under the never-lose-an-edit rules."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -19,7 +20,7 @@ from server.generation.context import FilePrompt, SourceFile, build_file_prompt
 from server.generation.fences import extract_code, partial_code
 from server.generation.streaming import StreamingPreview
 from server.generation.syntax import syntax_problem
-from server.llm import LLMClient
+from server.llm import LLMAuthError, LLMClient, LLMError, LLMModelError
 from server.llm.client import MIN_ANSWER_TOKENS
 from server.llm.continuation import complete_whole
 from server.workspace.paths import safe_join
@@ -93,7 +94,7 @@ class FileGenerator:
     def _others_order(self, path: str, candidates: list[str]) -> list[str]:
         """Other files by relevance: what the file depends on indirectly first, then files of the
         same area (frontend/backend), nearest step first."""
-        ancestors = self._ancestors(path)
+        ancestors = dag.transitive_dependencies(self.dependencies, path)
         area = PurePosixPath(path).parts[0]
         step = self._step_of.get(path, 0)
         return sorted(
@@ -105,16 +106,6 @@ class FileGenerator:
                 p,
             ),
         )
-
-    def _ancestors(self, path: str) -> set[str]:
-        seen: set[str] = set()
-        todo = list(self.dependencies.get(path, []))
-        while todo:
-            current = todo.pop()
-            if current not in seen:
-                seen.add(current)
-                todo.extend(self.dependencies.get(current, []))
-        return seen
 
     def _read_sources(self, paths: list[str]) -> list[SourceFile]:
         """Blocking: what is on disk is the truth (a user's edit is what the next file sees)."""
@@ -261,6 +252,39 @@ class FileGenerator:
         except BaseException as error:
             await self.abandon(flight, getattr(error, "usage", usage))
             raise
+
+    async def generate_with_retries(
+        self,
+        path: str,
+        *,
+        on_attempt: Callable[[int], None] | None = None,
+        instructions: str | None = None,
+        recreate: bool = False,
+        show_current: bool = False,
+    ) -> FileResult:
+        """`generate`, asked again with backoff while the answer is unusable or the LLM failed (the
+        result's usage counts every attempt); the last error is raised when the attempts run out. A rejected key, an unknown model or an
+        unsafe path is raised at once: asking again cannot help."""
+        attempts = self.settings.file_attempts
+        spent = Usage()  # answers that were not used count too
+        for attempt in range(1, attempts + 1):
+            if on_attempt is not None:
+                on_attempt(attempt)
+            try:
+                result = await self.generate(
+                    path, instructions=instructions, recreate=recreate, show_current=show_current
+                )
+                result.usage = spent + result.usage
+                return result
+            except (LLMAuthError, LLMModelError):
+                raise
+            except (BadAnswerError, LLMError) as error:
+                spent = spent + getattr(error, "usage", Usage())
+                if attempt == attempts:
+                    raise
+                log.warning("%s: attempt %d/%d failed: %s", path, attempt, attempts, error.message)
+                await anyio.sleep(self.settings.retry_backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 @dataclass

@@ -9,12 +9,12 @@ from urllib.parse import unquote, urlparse
 import anyio
 
 from protocol.errors import ErrorCode
-from protocol.models import RegenerateFileParams, RegenerateFileResult, RegenerateOutcome, Usage
+from protocol.models import RegenerateFileParams, RegenerateFileResult, RegenerateOutcome
 from protocol.plan import Plan
 from server.config import Settings
 from server.errors import StepForgeError
 from server.generation.generator import BadAnswerError, FileGenerator
-from server.llm import LLMClient, LLMUnavailableError
+from server.llm import LLMClient, LLMError
 from server.progress import Progress
 from server.workspace.session import WorkspaceSession
 from server.workspace.writer import WriteOutcome
@@ -70,28 +70,25 @@ async def regenerate_file(
             message=f"{path} was deleted; it is not recreated unless you ask (force).",
         )
     generator = FileGenerator(session, plan, llm, settings)
-    usage = Usage()
-    for attempt in range(1, settings.file_attempts + 1):
+
+    def on_attempt(attempt: int) -> None:
         progress.report(
             f"Regenerating {path}" + (f" (attempt {attempt})" if attempt > 1 else ""), 10
         )
-        try:
-            result = await generator.generate(
-                path, instructions=params.instructions, recreate=params.force, show_current=exists
-            )
-            break
-        except (BadAnswerError, LLMUnavailableError) as error:
-            usage = usage + getattr(error, "usage", Usage())
-            if attempt == settings.file_attempts:
-                raise StepForgeError(
-                    f"Could not regenerate {path}: {error.message}", code=error.code
-                ) from None
-            await anyio.sleep(settings.retry_backoff * 2 ** (attempt - 1))
-    outcome = (
-        RegenerateOutcome.SKIPPED
-        if result.outcome is WriteOutcome.SKIPPED
-        else RegenerateOutcome(result.outcome.value)
-    )
+
+    try:
+        result = await generator.generate_with_retries(
+            path,
+            on_attempt=on_attempt,
+            instructions=params.instructions,
+            recreate=params.force,
+            show_current=exists,
+        )
+    except (BadAnswerError, LLMError) as error:
+        raise StepForgeError(
+            f"Could not regenerate {path}: {error.message}", code=error.code
+        ) from None
+    outcome = RegenerateOutcome(result.outcome.value)
     message = _MESSAGES.get(result.outcome, "{path} was not recreated.").format(
         path=path, conflict=result.conflict_id
     )
@@ -101,5 +98,5 @@ async def regenerate_file(
         outcome=outcome,
         conflict_id=result.conflict_id,
         message=message,
-        usage=usage + result.usage,
+        usage=result.usage,
     )

@@ -24,6 +24,7 @@ from server.generation.context import compact_plan
 from server.generation.generator import BadAnswerError, FileGenerator, FileResult, InFlight
 from server.generation.xmlstream import FileBlockParser, FileEnded, FileStarted, FileText
 from server.llm import ChatMessage, LLMAuthError, LLMClient, LLMError, LLMModelError
+from server.llm.client import MIN_ANSWER_TOKENS
 from server.llm.tokens import estimate_tokens
 from server.progress import Progress
 from server.workspace.session import WorkspaceSession, derive_state
@@ -203,34 +204,30 @@ class GenerationRun:
             done.send_nowait((path, ok))
 
     async def _with_retries(self, path: str) -> bool:
-        record = self.session.store.record(path)
-        attempts = self.settings.file_attempts
-        for attempt in range(1, attempts + 1):
-            self.progress.report(f"Generating {path}", self._percentage())
-            try:
-                result = await self.generator.generate(path, recreate=self.options.force)
-            except FATAL_ERRORS:
-                raise
-            except (BadAnswerError, LLMError, UnsafePathError) as error:
-                reason = error.message
-                log.warning("%s: attempt %d/%d failed: %s", path, attempt, attempts, reason)
-                if attempt < attempts and not isinstance(error, UnsafePathError):
-                    await anyio.sleep(self.settings.retry_backoff * 2 ** (attempt - 1))
-                    continue
-                self.tally.failed.append(FileIssue(path=path, reason=reason))
-                self._finished += 1
-                await self.session.transition(path, FileState.FAILED, reason)
-                record.reason = reason
-                return False
-            self.tally.record(result)
-            self._finished += 1
-            self.progress.report(
-                f"{self._finished}/{self._total} {result.outcome} {path}", self._percentage()
+        try:
+            result = await self.generator.generate_with_retries(
+                path,
+                recreate=self.options.force,
+                on_attempt=lambda _: self.progress.report(f"Generating {path}", self._percentage()),
             )
-            if self.on_file_done is not None:
-                await self.on_file_done(path)
-            return True
-        return False
+        except FATAL_ERRORS:
+            raise
+        except (BadAnswerError, LLMError, UnsafePathError) as error:
+            self.tally.failed.append(FileIssue(path=path, reason=error.message))
+            self._finished += 1
+            await self.session.transition(path, FileState.FAILED, error.message)
+            return False
+        self._count_written(result)
+        if self.on_file_done is not None:
+            await self.on_file_done(path)
+        return True
+
+    def _count_written(self, result: FileResult) -> None:
+        self.tally.record(result)
+        self._finished += 1
+        self.progress.report(
+            f"{self._finished}/{self._total} {result.outcome} {result.path}", self._percentage()
+        )
 
     def _percentage(self) -> int:
         return 100 * self._finished // self._total if self._total else 100
@@ -299,16 +296,11 @@ class GenerationRun:
                         await self.generator.abandon(flight, Usage(), error.message)
                         continue
                     completed.add(event.path)
-                    self.tally.record(result)
-                    self._finished += 1
-                    self.progress.report(
-                        f"{self._finished}/{self._total} {result.outcome} {event.path}",
-                        self._percentage(),
-                    )
+                    self._count_written(result)
 
         try:
             completion = await self.llm.complete(
-                messages, max_tokens=max(256, max_tokens), on_text=on_text
+                messages, max_tokens=max(MIN_ANSWER_TOKENS, max_tokens), on_text=on_text
             )
             self.tally.usage = self.tally.usage + completion.usage
             self.session.store.add_usage(None, completion.usage)

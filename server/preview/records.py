@@ -41,6 +41,12 @@ class PreviewRecord(BaseModel):
         default_factory=dict
     )  # role -> "pid:starttime" of the group leader
 
+    def stopped(self) -> PreviewRecord:
+        """This preview, no longer running: only its ports are remembered."""
+        return self.model_copy(
+            update={"running": False, "containers": {}, "processes": {}, "owner": None}
+        )
+
     @property
     def frontend_url(self) -> str:
         return f"http://127.0.0.1:{self.frontend_port}"

@@ -308,11 +308,8 @@ class PreviewService:
             stop.set()
         if record.runtime is not None:
             await anyio.to_thread.run_sync(self.runtimes[record.runtime].stop, record)
-        stopped = record.model_copy(
-            update={"running": False, "containers": {}, "processes": {}, "owner": None}
-        )
         await anyio.to_thread.run_sync(
-            write_workspace_record, Layout(Path(record.workspace)).preview, stopped
+            write_workspace_record, Layout(Path(record.workspace)).preview, record.stopped()
         )
         await anyio.to_thread.run_sync(self.index.remove, record.workspace)
         self._attached.discard(record.workspace)
@@ -345,10 +342,7 @@ class PreviewService:
             path = Layout(Path(workspace)).preview
             remembered = await anyio.to_thread.run_sync(read_workspace_record, path)
             if remembered is not None and remembered.running:
-                stopped = remembered.model_copy(
-                    update={"running": False, "containers": {}, "processes": {}, "owner": None}
-                )
-                await anyio.to_thread.run_sync(write_workspace_record, path, stopped)
+                await anyio.to_thread.run_sync(write_workspace_record, path, remembered.stopped())
         if reaped:
             log.info("reaped %d orphaned preview(s): %s", len(reaped), ", ".join(sorted(reaped)))
         return sorted(reaped)
