@@ -25,7 +25,7 @@ from protocol.plan import Plan
 from server import prompts
 from server.client import DaemonClient
 from server.config import load_settings
-from server.generation import dag
+from server.plan import dag
 from server.generation.context import SourceFile, build_file_prompt
 from server.llm.tokens import estimate_tokens
 from tests.fake_groq import AppResponder, FakeGroq, Latency, ScriptedApp, fake_tokens, fenced

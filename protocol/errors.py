@@ -15,6 +15,7 @@ class ErrorCode(IntEnum):
     NO_WORKSPACE = -33001
     PATH_OUTSIDE_WORKSPACE = -33002
     WORKSPACE_BUSY = -33003
+    UNAUTHORIZED = -33004
 
     # Configuration and the LLM: the message says what to set or fix
     CONFIGURATION = -33010

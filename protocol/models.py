@@ -44,16 +44,32 @@ class FileState(StrEnum):
 
 
 class Usage(WireModel):
+    """Tokens as the provider reported them (estimated when it reported none)."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     calls: int = 0
+    cached_tokens: int = Field(
+        default=0,
+        description="Prompt tokens the provider served from its prefix cache (cheaper, and not "
+        "counted toward rate limits); part of promptTokens.",
+    )
+    reasoning_tokens: int = Field(
+        default=0, description="Completion tokens spent on reasoning; part of completionTokens."
+    )
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             calls=self.calls + other.calls,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
         )
+
+    @property
+    def uncached_prompt_tokens(self) -> int:
+        return self.prompt_tokens - self.cached_tokens
 
 
 class FileIssue(WireModel):
@@ -65,7 +81,9 @@ class FileIssue(WireModel):
 
 
 class PlanParams(WorkspaceParams):
-    request: str = Field(min_length=1, description="What to build, in one line.")
+    request: str = Field(
+        min_length=1, max_length=10_000, description="What to build, in one line."
+    )
 
 
 class PlanResult(WireModel):

@@ -77,6 +77,16 @@ class ImplementationStep(PlanPart):
         return value
 
 
+class PlanDependencies(PlanPart):
+    """Packages the app needs beyond the template's: name -> version range, per ecosystem."""
+
+    npm: dict[str, str] = Field(default_factory=dict)
+    pypi: dict[str, str] = Field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not self.npm and not self.pypi
+
+
 class Plan(PlanPart):
     """The whole plan. `files` maps a group ("frontend", "backend", ...) to its planned files."""
 
@@ -86,6 +96,7 @@ class Plan(PlanPart):
     routes: list[Route] = Field(default_factory=list)
     api_endpoints: list[ApiEndpoint] = Field(default_factory=list)
     data_models: list[Any] = Field(default_factory=list)
+    dependencies: PlanDependencies = Field(default_factory=PlanDependencies)
     implementation_order: list[ImplementationStep] = Field(min_length=1)
 
     def planned_files(self) -> Iterator[PlannedFile]:
@@ -100,5 +111,9 @@ class Plan(PlanPart):
         return next((f for f in self.planned_files() if f.path == path), None)
 
     def to_document(self) -> dict[str, Any]:
-        """The plan as stored in plan.json: no nulls the LLM did not write."""
-        return self.model_dump(mode="json", exclude_none=True)
+        """The plan as stored in plan.json: no nulls the LLM did not write, no empty
+        `dependencies` it did not ask for."""
+        document = self.model_dump(mode="json", exclude_none=True)
+        if self.dependencies.is_empty() and "dependencies" not in self.model_fields_set:
+            document.pop("dependencies", None)
+        return document

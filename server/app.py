@@ -50,7 +50,7 @@ from server.status import build_status
 from server.template import template_paths
 from server.template.install import lay_out_template, register
 from server.template.registrar import affects_registries
-from server.workspace.atomic import atomic_write
+from server.workspace import layout
 from server.workspace.conflicts import conflict_details, resolve_conflict
 from server.workspace.session import WorkspaceSession
 from server.workspace.watcher import WorkspaceWatcher
@@ -76,7 +76,9 @@ class StepForge:
         self.llm = LLMClient(settings)
         self.planner = Planner(self.llm, settings)
         self.sessions: dict[Path, WorkspaceSession] = {}
-        self.previews = PreviewService(settings, on_log=self._on_preview_log)
+        self.previews = PreviewService(
+            settings, on_log=self._on_preview_log, on_warning=self.warn
+        )
         self.watchers: dict[Path, WorkspaceWatcher] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -91,7 +93,9 @@ class StepForge:
 
     def session(self, root: Path) -> WorkspaceSession:
         if root not in self.sessions:
-            self.sessions[root] = WorkspaceSession(root, self._on_file_status)
+            self.sessions[root] = WorkspaceSession(
+                root, self._on_file_status, max_planned_files=self.settings.max_planned_files
+            )
             if self.watch:
                 self._start_watching(self.sessions[root])
         return self.sessions[root]
@@ -153,7 +157,7 @@ class StepForge:
         plan = await anyio.to_thread.run_sync(session.load_plan)
         if session.plan_error:
             self.warn(
-                f"{session.layout.plan} has problems; the last valid plan stays in use.\n{session.plan_error}"
+                f"The plan has problems; the last valid plan stays in use.\n{session.plan_error}"
             )
             return
         if plan is None or plan == before:
@@ -174,7 +178,7 @@ class StepForge:
             answer = await self.planner.make_plan(
                 params.request,
                 progress,
-                prompts_dir=session.layout.prompts,
+                meta=session.meta,
                 template_paths=template_paths(),
                 exists=session.exists,
             )
@@ -183,13 +187,11 @@ class StepForge:
             )
             plan = answer.plan.model_copy(update={"project_name": name})
             progress.report("Writing .stepforge/plan.json", 90)
-            layout = session.layout
-            if layout.plan.exists():
-                previous = await anyio.to_thread.run_sync(layout.plan.read_bytes)
-                await anyio.to_thread.run_sync(
-                    atomic_write, layout.meta / "plan.previous.json", previous
-                )
-            await anyio.to_thread.run_sync(atomic_write, layout.plan, plan_document(plan))
+            meta = session.meta
+            previous = await anyio.to_thread.run_sync(meta.read, layout.PLAN)
+            if previous is not None:
+                await anyio.to_thread.run_sync(meta.write, layout.PLAN_PREVIOUS, previous)
+            await anyio.to_thread.run_sync(meta.write, layout.PLAN, plan_document(plan))
             session.set_plan(plan)
             store.state.project_name = name
             store.state.request = params.request
@@ -204,7 +206,7 @@ class StepForge:
         return PlanResult(
             project_name=name,
             plan=plan.to_document(),
-            plan_path=str(layout.plan),
+            plan_path=str(session.plan_path),
             usage=answer.usage,
             attempts=answer.attempts,
             notes=notes,

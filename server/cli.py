@@ -45,7 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--tcp",
         metavar="[HOST:]PORT",
-        help="listen on TCP instead of stdio (host defaults to 127.0.0.1)",
+        help="listen on TCP instead of stdio (host defaults to 127.0.0.1; clients send the "
+        "token as initializationOptions.token)",
+    )
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow --tcp on an address other machines can reach (only the token protects it)",
     )
 
     plan = commands.add_parser("plan", help="ask the LLM for a plan and store it in the workspace")
@@ -136,16 +142,19 @@ def _tcp_address(value: str) -> tuple[str, int]:
         raise SystemExit(f"stepforge serve: --tcp takes [HOST:]PORT, not {value!r}") from None
 
 
-def serve(tcp: str | None) -> int:
-    from server.logs import configure_daemon_logging
-    from server.lsp import build_server
+def serve(tcp: str | None, allow_remote: bool = False) -> int:
+    from server.logs import attach_log_forwarding, configure_daemon_logging
 
     configure_daemon_logging()
-    server = build_server()
     if tcp:
-        server.start_tcp(*_tcp_address(tcp))
-    else:
-        server.start_io()
+        from server.tcp import serve_tcp
+
+        return serve_tcp(*_tcp_address(tcp), allow_remote=allow_remote)
+    from server.lsp import build_server
+
+    server = build_server()
+    attach_log_forwarding(server)
+    server.start_io()
     return EXIT_OK
 
 
@@ -364,7 +373,7 @@ def build_images(force: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
-        return serve(args.tcp)
+        return serve(args.tcp, args.allow_remote)
     if args.command == "images":
         return build_images(args.force)
     try:

@@ -10,12 +10,23 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 DEFAULT_MODEL = "openai/gpt-oss-120b"
 
 Provider = Literal["groq", "openai-compatible"]
+ReasoningEffort = Literal["low", "medium", "high"]
+DEFAULT_CONTEXT_WINDOW = 32768
+DEFAULT_MAX_OUTPUT_TOKENS = 8192
 
 # environment variable -> settings field
 ENVIRONMENT = {
@@ -37,6 +48,9 @@ ENVIRONMENT = {
     "STEPFORGE_BACKEND_IMAGE": "backend_image",
     "STEPFORGE_CONTAINER_ENV": "container_env",
     "STEPFORGE_CONTAINER_MOUNTS": "container_mounts",
+    "STEPFORGE_MAX_PLANNED_FILES": "max_planned_files",
+    "STEPFORGE_REASONING_EFFORT": "reasoning_effort",
+    "STEPFORGE_REPAIR_ROUNDS": "repair_rounds",
 }
 # The GROQ_* names apply to the Groq provider only; the STEPFORGE_* ones win when both are set.
 _GROQ_ONLY = {"GROQ_API_KEY", "GROQ_BASE_URL"}
@@ -51,10 +65,31 @@ class Settings(BaseModel):
         default=None, description="Groq: the API root; openai-compatible: the URL ending in /v1."
     )
     model: str = Field(default=DEFAULT_MODEL, min_length=1)
-    context_window: int = Field(default=32768, ge=2048)
-    max_output_tokens: int = Field(default=8192, ge=256)
-    concurrency: int = Field(default=4, ge=1, le=64)
+    context_window: int = Field(
+        default=DEFAULT_CONTEXT_WINDOW,
+        ge=2048,
+        description="Tokens of the model's context window; read from the provider when unset.",
+    )
+    max_output_tokens: int = Field(
+        default=DEFAULT_MAX_OUTPUT_TOKENS,
+        ge=256,
+        description="The most tokens one answer may take; read from the provider when unset.",
+    )
+    concurrency: int = Field(
+        default=4, ge=1, le=64, description="Files at once (1 by default for openai-compatible)."
+    )
+    reasoning_effort: ReasoningEffort | None = Field(
+        default=None,
+        description="Reasoning effort for models that take one (gpt-oss, qwen3); unset: low for "
+        "files, medium for the plan.",
+    )
+    repair_rounds: int = Field(
+        default=2, ge=0, le=10, description="Rounds of regenerating files with problems."
+    )
     plan_reasks: int = Field(default=2, ge=0, le=10)
+    max_planned_files: int = Field(
+        default=300, ge=1, le=5000, description="The most files a plan may list."
+    )
     file_attempts: int = Field(default=3, ge=1, le=10)
     continuations: int = Field(default=4, ge=0, le=20)
     llm_retries: int = Field(default=5, ge=0, le=20)
@@ -108,6 +143,17 @@ class Settings(BaseModel):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/") if value else value
 
+    @model_validator(mode="after")
+    def _one_stream_for_local_servers(self) -> Settings:
+        # Local OpenAI-compatible servers (llama.cpp, Ollama) usually serve one stream at a time.
+        if self.provider == "openai-compatible" and "concurrency" not in self.model_fields_set:
+            self.__dict__["concurrency"] = 1  # a default, not a choice of the user
+        return self
+
+    def explicitly_set(self, field: str) -> bool:
+        """Whether the user chose this value (environment or initializationOptions)."""
+        return field in self.model_fields_set
+
     @property
     def output_reserve(self) -> int:
         """Tokens kept for a file's answer: the max output, but never more than half the window."""
@@ -143,6 +189,8 @@ def load_settings(
         warnings.append("initializationOptions must be an object; ignored.")
         init_options = None
     for key, value in (init_options or {}).items():
+        if key == "token":  # the TCP connection token: checked by the transport, not a setting
+            continue
         field = next(
             (name for name, f in Settings.model_fields.items() if key in (name, f.alias)), None
         )

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -39,9 +41,16 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+# The language server of the session a log record belongs to: with several TCP clients, each sees
+# only its own session's lines. Tasks and worker threads inherit it from the connection's task.
+current_session: contextvars.ContextVar[object | None] = contextvars.ContextVar(
+    "stepforge_session", default=None
+)
+
+
 class LspLogHandler(logging.Handler):
     """Forwards StepForge's own log records (not pygls's, which would log the forwarding itself)
-    to the client as window/logMessage."""
+    of its session to the client as window/logMessage."""
 
     _LEVELS = {
         logging.ERROR: types.MessageType.Error,
@@ -58,6 +67,8 @@ class LspLogHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if not record.name.startswith("server") or getattr(self._local, "busy", False):
+            return
+        if current_session.get() is not self.server:
             return
         if self.server.protocol.writer is None:
             return
@@ -87,6 +98,15 @@ class LspLogHandler(logging.Handler):
             pass
         finally:
             self._local.busy = False
+
+
+def attach_log_forwarding(server: LanguageServer) -> Callable[[], None]:
+    """Forward the log records of the calling context (and what it starts) to `server`'s client;
+    returns the function that stops it."""
+    current_session.set(server)
+    handler = LspLogHandler(server)
+    logging.getLogger().addHandler(handler)
+    return lambda: logging.getLogger().removeHandler(handler)
 
 
 def configure_daemon_logging() -> None:

@@ -9,6 +9,7 @@ the `workspace/executeCommand` command of the same name, whose single argument i
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import uuid
@@ -32,7 +33,7 @@ from server import __version__
 from server.app import StepForge
 from server.config import load_settings
 from server.errors import StepForgeError
-from server.logs import LspLogHandler, add_secret
+from server.logs import add_secret
 from server.progress import NoProgress, Progress
 from server.wire import json_converter
 from server.workspace.paths import workspace_from
@@ -173,11 +174,21 @@ class Endpoint:
     service: Service
 
 
+MAX_PARAMS_BYTES = 1_000_000
+
+
 def _parse(model: type[WorkspaceParams], raw: Any, method: str) -> WorkspaceParams:
-    if raw is None:
+    # Absent, null and [] all mean "no params" (Neovim's Lua encodes an empty table as []).
+    if raw is None or raw == []:
         raw = {}
     if not isinstance(raw, dict):
-        raise JsonRpcInvalidParams(f"{method}: params must be an object.")
+        raise JsonRpcInvalidParams(f"{method}: params must be an object (or absent).")
+    size = len(json.dumps(raw, ensure_ascii=False).encode())
+    if size > MAX_PARAMS_BYTES:
+        raise JsonRpcInvalidParams(
+            f"{method}: the params are {size / 1e6:.1f} MB; StepForge accepts at most "
+            f"{MAX_PARAMS_BYTES / 1e6:.0f} MB per request. Shorten the request."
+        )
     try:
         return model.model_validate(raw)
     except ValidationError as error:
@@ -303,5 +314,4 @@ def build_server() -> StepForgeServer:
         server.feature(method)(handler)
         server.command(methods.command_name(method))(handler)
 
-    logging.getLogger().addHandler(LspLogHandler(server))
     return server

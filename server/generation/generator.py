@@ -15,7 +15,6 @@ from protocol.plan import Plan
 from server import prompts
 from server.config import Settings
 from server.errors import StepForgeError
-from server.generation import dag
 from server.generation.context import FilePrompt, SourceFile, build_file_prompt
 from server.generation.fences import extract_code, partial_code
 from server.generation.streaming import StreamingPreview
@@ -23,6 +22,7 @@ from server.generation.syntax import syntax_problem
 from server.llm import LLMAuthError, LLMClient, LLMError, LLMModelError
 from server.llm.client import MIN_ANSWER_TOKENS
 from server.llm.continuation import complete_whole
+from server.plan import dag
 from server.workspace.paths import safe_join
 from server.workspace.session import WorkspaceSession
 from server.workspace.state import COMPLETE_STATES
@@ -61,7 +61,7 @@ class FileGenerator:
         self._step_of = {
             path: index for index, files in enumerate(dag.steps(plan)) for path in files
         }
-        self._template = prompts.load("file", session.layout.prompts)
+        self._template = prompts.load("file", session.meta)
         self._plan_document = plan.to_document()
 
     @property

@@ -19,13 +19,13 @@ from protocol.plan import Plan
 from server import prompts
 from server.config import Settings
 from server.errors import ConfigurationError, StepForgeError, UnsafePathError
-from server.generation import dag
 from server.generation.context import compact_plan
 from server.generation.generator import BadAnswerError, FileGenerator, FileResult, InFlight
 from server.generation.xmlstream import FileBlockParser, FileEnded, FileStarted, FileText
 from server.llm import ChatMessage, LLMAuthError, LLMClient, LLMError, LLMModelError
 from server.llm.client import MIN_ANSWER_TOKENS
 from server.llm.tokens import estimate_tokens
+from server.plan import dag
 from server.progress import Progress
 from server.workspace.session import WorkspaceSession, derive_state
 from server.workspace.state import COMPLETE_STATES
@@ -213,14 +213,20 @@ class GenerationRun:
         except FATAL_ERRORS:
             raise
         except (BadAnswerError, LLMError, UnsafePathError) as error:
-            self.tally.failed.append(FileIssue(path=path, reason=error.message))
-            self._finished += 1
-            await self.session.transition(path, FileState.FAILED, error.message)
+            await self._fail(path, error.message)
+            return False
+        except OSError as error:  # this file's disk trouble (a name too long, a full disk)
+            await self._fail(path, f"{path}: could not be written ({error.strerror or error})")
             return False
         self._count_written(result)
         if self.on_file_done is not None:
             await self.on_file_done(path)
         return True
+
+    async def _fail(self, path: str, reason: str) -> None:
+        self.tally.failed.append(FileIssue(path=path, reason=reason))
+        self._finished += 1
+        await self.session.transition(path, FileState.FAILED, reason)
 
     def _count_written(self, result: FileResult) -> None:
         self.tally.record(result)
@@ -243,7 +249,7 @@ class GenerationRun:
         texts: dict[str, list[str]] = {}
         parser = FileBlockParser()
         seen = 0
-        template = prompts.load("single_shot", self.session.layout.prompts)
+        template = prompts.load("single_shot", self.session.meta)
         user = prompts.render(
             template,
             {

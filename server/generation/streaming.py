@@ -54,7 +54,12 @@ class StreamingPreview:
         if now - self._last_time < WRITE_INTERVAL:
             return  # a later chunk, or the final write, shows it
         self._last_time = now
-        await anyio.to_thread.run_sync(self._write, data)
+        try:
+            await anyio.to_thread.run_sync(self._write, data)
+        except OSError:
+            # The showing is a courtesy: a path that cannot take it (a folder there, a full disk)
+            # must not break the answer; the final write reports the problem for this file.
+            self.enabled = False
 
     async def restore(self) -> None:
         """Undo the partial writes (a failed or cancelled stream), unless the user took over."""

@@ -1,10 +1,16 @@
-"""One streaming chat completion, made reliable.
+"""One streaming chat completion, made reliable, against Groq or an OpenAI-compatible server.
 
 The groq SDK's own retries are switched off (`max_retries=0`): they cannot see a stream that drops
 or stalls after it began (httpx raises `RemoteProtocolError` / `ReadTimeout`, unwrapped), and they
 do not tell the pacer about 429s. Every attempt here goes through tenacity instead: 408, 409, 429
 (honouring `retry-after`), 5xx, connection failures, drops and stalls are retried with backoff,
 under one overall deadline per call. Everything else becomes an error that says what to fix.
+
+Providers are taken as they are (`server.llm.provider` remembers what each accepts): Groq gets
+`max_completion_tokens`, OpenAI-compatible servers `max_tokens` (llama.cpp's server ignores the
+other); a refused `response_format`, `reasoning_effort` or `stream_options` is dropped and the call
+made again at once; a server that breaks off a stream when a second one starts is then sent one
+request at a time. Reasoning text never reaches the answer.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 import anyio
 import groq
@@ -32,6 +38,7 @@ from tenacity import (
 from protocol.models import Usage
 from server.config import Settings
 from server.errors import ConfigurationError
+from server.llm.accounting import Prediction, PromptAccounting
 from server.llm.errors import (
     LLMAuthError,
     LLMBadOutputError,
@@ -40,13 +47,22 @@ from server.llm.errors import (
     LLMModelError,
     LLMUnavailableError,
 )
+from server.llm.limits import apply_limits, read_limits
 from server.llm.pacing import RateLimitPacer, parse_duration
+from server.llm.provider import (
+    ResponseFormat,
+    reasoning_effort_value,
+    takes_reasoning_effort,
+    traits_for,
+)
 from server.llm.tokens import estimate_tokens
 
 log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER = 60.0
 MIN_ANSWER_TOKENS = 256
+Purpose = Literal["plan", "file", "change"]
+DEFAULT_EFFORT: dict[Purpose, str] = {"plan": "medium", "file": "low", "change": "medium"}
 
 
 class ChatMessage(TypedDict):
@@ -74,9 +90,24 @@ class _Call:
 
     messages: list[ChatMessage]
     max_tokens: int
-    json_mode: bool
-    prompt_tokens: int
+    response_format: ResponseFormat
+    json_schema: dict[str, Any] | None
+    purpose: Purpose
+    prediction: Prediction
     on_text: TextCallback | None
+
+
+class _StreamError(Exception):
+    """The server reported an error inside an open stream, or broke the stream off."""
+
+
+class _Refused(Exception):
+    """The provider refused a parameter of the request (not the request itself)."""
+
+    def __init__(self, parameter: str, why: str) -> None:
+        super().__init__(f"{parameter}: {why}")
+        self.parameter = parameter
+        self.why = why
 
 
 def _is_retryable(error: BaseException) -> bool:
@@ -84,10 +115,6 @@ def _is_retryable(error: BaseException) -> bool:
         return error.status_code in (408, 409, 429) or error.status_code >= 500
     # Connection failures before the answer, and drops or stalls while it streams.
     return isinstance(error, groq.APIConnectionError | httpx.TransportError | _StreamError)
-
-
-class _StreamError(Exception):
-    """The server reported an error inside an open stream."""
 
 
 def _retry_after(error: BaseException | None) -> float | None:
@@ -118,11 +145,20 @@ def _describe(error: BaseException) -> str:
 
 
 def _error_message(error: groq.APIStatusError) -> str:
+    """The message of an error body, whatever its shape (OpenAI's, FastAPI's, a bare string)."""
     body = error.body
     if isinstance(body, dict):
         inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return inner["message"]
+        if isinstance(inner, str):
+            return inner
+        if isinstance(inner, dict):
+            for key in ("message", "detail"):
+                if isinstance(inner.get(key), str):
+                    return str(inner[key])
+        if isinstance(body.get("detail"), str):
+            return str(body["detail"])
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:300]
     return error.message
 
 
@@ -142,17 +178,69 @@ def _error_code(error: groq.APIStatusError) -> str:
     return code if isinstance(code, str) else ""
 
 
+def visible_text(raw: str) -> str:
+    """The answer without a leading <think>...</think> block (some local models reason inline)."""
+    stripped = raw.lstrip()
+    if not stripped.startswith("<think>"):
+        return raw
+    end = stripped.find("</think>")
+    return "" if end < 0 else stripped[end + len("</think>") :].lstrip("\n")
+
+
+def _usage_of(reported: Any) -> Usage:
+    prompt_details = getattr(reported, "prompt_tokens_details", None)
+    completion_details = getattr(reported, "completion_tokens_details", None)
+    return Usage(
+        prompt_tokens=reported.prompt_tokens or 0,
+        completion_tokens=reported.completion_tokens or 0,
+        calls=1,
+        cached_tokens=getattr(prompt_details, "cached_tokens", 0) or 0,
+        reasoning_tokens=getattr(completion_details, "reasoning_tokens", 0) or 0,
+    )
+
+
+def prompt_text(messages: list[ChatMessage]) -> str:
+    """The prompt as the provider's cache sees it: the messages in order."""
+    return "".join(f"<{m['role']}>\n{m['content']}\n" for m in messages)
+
+
 class LLMClient:
     """Streaming chat completions against Groq or an OpenAI-compatible server."""
 
     def __init__(self, settings: Settings, pacer: RateLimitPacer | None = None) -> None:
         self.settings = settings
-        self.pacer = pacer or RateLimitPacer(settings.concurrency)
+        self.traits = traits_for(settings.provider, settings.base_url, settings.model)
+        self.pacer = pacer or RateLimitPacer(self._allowed(settings.concurrency))
+        self.accounting = PromptAccounting()
         self._client: AsyncGroq | None = None
+        self._streams = 0
+        self._prepared = False
+        self._prepare_lock = anyio.Lock()
+        self.notes: list[str] = []
 
     @property
     def key_setting(self) -> str:
         return "GROQ_API_KEY" if self.settings.provider == "groq" else "STEPFORGE_API_KEY"
+
+    def _allowed(self, concurrency: int) -> int:
+        return 1 if self.traits.one_stream_at_a_time else concurrency
+
+    def set_concurrency(self, value: int) -> None:
+        """Calls at once for a run (one, whatever asked, for a server that serves one stream)."""
+        self.pacer.set_max_concurrency(self._allowed(value))
+
+    async def prepare(self) -> None:
+        """Read the model's limits once for the daemon's life (settings the user set win)."""
+        async with self._prepare_lock:
+            if self._prepared:
+                return
+            self._sdk()  # configuration errors first, with their clear message
+            if self.traits.limits is None:
+                self.traits.limits = await read_limits(self.settings)
+            self.notes = apply_limits(self.settings, self.traits.limits)
+            for note in self.notes:
+                log.info("%s", note)
+            self._prepared = True
 
     def _sdk(self) -> AsyncGroq:
         if self._client is None:
@@ -180,38 +268,78 @@ class LLMClient:
             await self._client.close()
             self._client = None
 
+    def estimate(self, text: str) -> int:
+        """Tokens of `text`, the byte estimate corrected by what the provider reported so far."""
+        return self.accounting.calibrated(estimate_tokens(text))
+
     async def complete(
         self,
         messages: list[ChatMessage],
         *,
         max_tokens: int,
         json_mode: bool = False,
+        json_schema: dict[str, Any] | None = None,
+        purpose: Purpose = "file",
         on_text: TextCallback | None = None,
     ) -> Completion:
         """Stream one answer. `on_text` gets the whole text so far after each chunk (a retry after
-        a dropped stream starts again from the empty string)."""
+        a dropped stream starts again from the empty string). `json_schema` (a `json_schema`
+        response format: name and schema) asks for structured output where the provider takes
+        it, falling back to JSON mode, then to plain text; `json_mode` asks for JSON mode."""
         sdk = self._sdk()
-        prompt_tokens = sum(estimate_tokens(m["content"]) for m in messages)
-        cap = self.pacer.output_cap(prompt_tokens)
+        prediction = self.accounting.predict(prompt_text(messages))
+        # A request's prompt plus its output budget must fit the per-minute limit (cached tokens
+        # included, to be safe: a 413 is never retried).
+        cap = self.pacer.output_cap(prediction.prompt_tokens)
         if cap is not None and cap < MIN_ANSWER_TOKENS:
             raise LLMContextError(
-                f"The prompt (about {prompt_tokens} tokens) leaves no room for an answer within "
-                f"the provider's limit of {self.pacer.limit_tokens} tokens per minute: lower "
-                "STEPFORGE_CONTEXT_WINDOW or use a model with a higher limit."
+                f"The prompt (about {prediction.prompt_tokens} tokens) leaves no room for an "
+                f"answer within the provider's limit of {self.pacer.limit_tokens} tokens per "
+                "minute: lower STEPFORGE_CONTEXT_WINDOW or use a model with a higher limit."
             )
+        wanted: ResponseFormat = (
+            "json_schema" if json_schema is not None else "json_object" if json_mode else "text"
+        )
         call = _Call(
             messages,
             min(max_tokens, cap) if cap is not None else max_tokens,
-            json_mode,
-            prompt_tokens,
+            self._best_format(wanted),
+            json_schema,
+            purpose,
+            prediction,
             on_text,
         )
+        while True:
+            try:
+                return await self._complete_learning_limits(sdk, call)
+            except _Refused as refused:
+                call = self._without(call, refused)
+
+    def _best_format(self, wanted: ResponseFormat) -> ResponseFormat:
+        order: tuple[ResponseFormat, ...] = ("json_schema", "json_object", "text")
+        return max(wanted, self.traits.response_format, key=order.index)
+
+    def _without(self, call: _Call, refused: _Refused) -> _Call:
+        """The call again without the parameter the provider refused (remembered)."""
+        if refused.parameter == "response_format":
+            following = self.traits.downgrade_format(call.response_format, refused.why)
+            if following is None:
+                raise LLMUnavailableError(f"The LLM request failed ({refused.why}).")
+            return replace(call, response_format=following)
+        if refused.parameter == "reasoning_effort":
+            self.traits.reasoning_effort = False
+        elif refused.parameter == "stream_options":
+            self.traits.include_usage = False
+        log.info("the provider refused %s (%s); asking without it", refused.parameter, refused.why)
+        return call
+
+    async def _complete_learning_limits(self, sdk: AsyncGroq, call: _Call) -> Completion:
         try:
             return await self._complete_with_retries(sdk, call)
         except LLMContextError as error:
             # A 413 names the tokens-per-minute limit the output budget must fit in: learn it and
             # ask once more with an answer that fits (Groq refuses, and never retries, otherwise).
-            learned = self.pacer.output_cap(prompt_tokens)
+            learned = self.pacer.output_cap(call.prediction.prompt_tokens)
             if (
                 error.data is None
                 or learned is None
@@ -233,14 +361,14 @@ class LLMClient:
             with anyio.fail_after(self.settings.call_deadline):
                 async for attempt in retrying:
                     with attempt:
-                        return await self._attempt(sdk, call)
+                        return await self._attempt(sdk, call, attempt.retry_state.attempt_number)
         except TimeoutError:
             raise LLMUnavailableError(
                 f"No complete answer from {self._endpoint()} within "
                 f"{self.settings.call_deadline:.0f} s (retries included): the endpoint is slow "
                 "or unreachable; try again, or raise STEPFORGE_CALL_DEADLINE."
             ) from None
-        except LLMError:
+        except (LLMError, _Refused):
             raise
         except Exception as error:
             raise self._translate(error) from error
@@ -256,47 +384,98 @@ class LLMClient:
             _describe(error) if error else "?",
         )
 
-    async def _attempt(self, sdk: AsyncGroq, call: _Call) -> Completion:
+    async def _attempt(self, sdk: AsyncGroq, call: _Call, attempt: int) -> Completion:
         await self.pacer.wait_for_budget(
-            call.prompt_tokens + self.pacer.expected_output(call.max_tokens)
+            call.prediction.counted + self.pacer.expected_output(call.max_tokens)
         )
         async with self.pacer.limiter:
-            stream = await self._open_stream(sdk, call.messages, call.max_tokens, call.json_mode)
-            async with stream:
-                self.pacer.observe(stream.response.headers)
-                completion = await self._read(stream, call.on_text)
-        if completion.usage.prompt_tokens == 0:  # the server reported no usage: estimate it
+            self._streams += 1
+            try:
+                stream = await self._open(sdk, call, attempt)
+                async with stream:
+                    self.pacer.observe(stream.response.headers)
+                    completion = await self._read(stream, call.on_text)
+            except _StreamError:
+                if self._streams > 1 and self.settings.provider == "openai-compatible":
+                    # Broken off while another stream ran: this server serves one at a time.
+                    self.traits.serve_one_stream_at_a_time()
+                    self.pacer.set_max_concurrency(1)
+                raise
+            finally:
+                self._streams -= 1
+        reported = completion.usage.prompt_tokens > 0
+        if not reported:  # the server reported no usage: estimate it
             completion.usage = Usage(
-                prompt_tokens=call.prompt_tokens,
-                completion_tokens=estimate_tokens(completion.text),
+                prompt_tokens=call.prediction.prompt_tokens,
+                completion_tokens=self.estimate(completion.text),
                 calls=1,
             )
+        self.accounting.observe(call.prediction, completion.usage, reported)
         self.pacer.on_success(completion.usage.completion_tokens)
         return completion
 
-    async def _open_stream(
-        self, sdk: AsyncGroq, messages: list[ChatMessage], max_tokens: int, json_mode: bool
-    ) -> AsyncStream[ChatCompletionChunk]:
-        body: dict[str, Any] = {
-            "model": self.settings.model,
-            "messages": messages,
-            "max_completion_tokens": max_tokens,
-            "temperature": 0.2,
-        }
-        if json_mode:
+    def _body(self, call: _Call) -> dict[str, Any]:
+        settings = self.settings
+        body: dict[str, Any] = {"model": settings.model, "messages": call.messages}
+        # llama.cpp's server (and others) ignore max_completion_tokens: the old name is the one
+        # every OpenAI-compatible server knows.
+        limit = "max_completion_tokens" if settings.provider == "groq" else "max_tokens"
+        body[limit] = call.max_tokens
+        body["temperature"] = 0.2
+        if call.response_format == "json_schema" and call.json_schema is not None:
+            body["response_format"] = {"type": "json_schema", "json_schema": call.json_schema}
+        elif call.response_format in ("json_schema", "json_object"):
             body["response_format"] = {"type": "json_object"}
-        if self.settings.provider == "groq":
-            return await sdk.chat.completions.create(**body, stream=True)
-        # OpenAI-compatible servers serve /v1/chat/completions, not Groq's /openai/v1/ path.
-        body["stream"] = True
-        body["stream_options"] = {"include_usage": True}
-        return await sdk.post(
-            "/chat/completions",
-            body=body,
-            cast_to=ChatCompletion,
-            stream=True,
-            stream_cls=AsyncStream[ChatCompletionChunk],
-        )
+        if self.traits.reasoning_effort and takes_reasoning_effort(settings.model):
+            effort = settings.reasoning_effort or DEFAULT_EFFORT[call.purpose]
+            body["reasoning_effort"] = reasoning_effort_value(settings.model, effort)
+        return body
+
+    async def _open(
+        self, sdk: AsyncGroq, call: _Call, attempt: int
+    ) -> AsyncStream[ChatCompletionChunk]:
+        body = self._body(call)
+        try:
+            if self.settings.provider == "groq":
+                return await sdk.chat.completions.create(**body, stream=True)
+            # OpenAI-compatible servers serve /v1/chat/completions, not Groq's /openai/v1/ path.
+            body["stream"] = True
+            if self.traits.include_usage:
+                body["stream_options"] = {"include_usage": True}
+            return await sdk.post(
+                "/chat/completions",
+                body=body,
+                cast_to=ChatCompletion,
+                stream=True,
+                stream_cls=AsyncStream[ChatCompletionChunk],
+            )
+        except groq.APIStatusError as error:
+            refused = self._refused_parameter(error, body, attempt)
+            if refused is not None:
+                raise _Refused(refused, _describe(error)) from error
+            raise
+
+    @staticmethod
+    def _refused_parameter(
+        error: groq.APIStatusError, body: dict[str, Any], attempt: int
+    ) -> str | None:
+        """Which optional parameter a 4xx (or, from llama.cpp, a first 500) refuses, if any."""
+        status = error.status_code
+        if status in (401, 403, 404, 413, 429) or _error_code(error) == "json_validate_failed":
+            return None
+        message = _error_message(error).lower()
+        for parameter in ("reasoning_effort", "stream_options"):
+            if parameter in body and parameter in message:
+                return parameter
+        if "response_format" in body:
+            if status in (400, 422) and any(
+                word in message for word in ("response_format", "json_schema", "json", "schema")
+            ):
+                return "response_format"
+            if status in (400, 422, 500) and attempt == 1:
+                # llama.cpp's server answers a schema it cannot compile with a bare 500.
+                return "response_format"
+        return None
 
     async def _read(
         self, stream: AsyncStream[ChatCompletionChunk], on_text: TextCallback | None
@@ -304,20 +483,20 @@ class LLMClient:
         parts: list[str] = []
         finish_reason: str | None = None
         usage = Usage(calls=1)
+        shown = ""
         try:
             async for chunk in stream:
                 reported = (chunk.x_groq.usage if chunk.x_groq else None) or chunk.usage
                 if reported is not None:
-                    usage = Usage(
-                        prompt_tokens=reported.prompt_tokens,
-                        completion_tokens=reported.completion_tokens,
-                        calls=1,
-                    )
+                    usage = _usage_of(reported)
                 for choice in chunk.choices:
+                    # Only `content` is the answer: `reasoning` / `reasoning_content` never are.
                     if choice.delta.content:
                         parts.append(choice.delta.content)
-                        if on_text is not None:
-                            result = on_text("".join(parts))
+                        visible = visible_text("".join(parts))
+                        if on_text is not None and visible != shown:
+                            shown = visible
+                            result = on_text(visible)
                             if inspect.isawaitable(result):
                                 await result
                     if choice.finish_reason:
@@ -329,7 +508,9 @@ class LLMClient:
         if finish_reason is None:
             # A stream that ends without a finish reason was cut by the network, not the model.
             raise _StreamError("the stream ended without a finish reason")
-        return Completion(text="".join(parts), finish_reason=finish_reason, usage=usage)
+        return Completion(
+            text=visible_text("".join(parts)), finish_reason=finish_reason, usage=usage
+        )
 
     def _endpoint(self) -> str:
         if self.settings.provider == "groq":
@@ -366,9 +547,27 @@ class LLMClient:
             return LLMBadOutputError(
                 f"The model's answer was not valid JSON ({_error_message(error)})."
             )
+        attempts = self.settings.llm_retries + 1
+        if isinstance(error, _StreamError) and self.traits.one_stream_at_a_time:
+            return LLMUnavailableError(
+                f"{self._endpoint()} broke off its answer {attempts} times, even with one request "
+                "at a time: the server stopped streaming mid-answer (it may have crashed, run out "
+                "of memory or context, or been restarted). Check the server's log; a smaller "
+                "STEPFORGE_MAX_OUTPUT_TOKENS or STEPFORGE_CONTEXT_WINDOW may help."
+            )
+        if isinstance(error, _StreamError):
+            return LLMUnavailableError(
+                f"{self._endpoint()} broke off its answer {attempts} times (last: {error}): the "
+                "connection or the server is unstable; check it, then try again."
+            )
         if _is_retryable(error):
             return LLMUnavailableError(
-                f"{self._endpoint()} kept failing after {self.settings.llm_retries + 1} attempts "
+                f"{self._endpoint()} kept failing after {attempts} attempts "
                 f"(last: {_describe(error)}); try again later."
+            )
+        if isinstance(error, groq.APIStatusError) and error.status_code in (400, 422):
+            return LLMUnavailableError(
+                f"{self._endpoint()} refused the request ({_describe(error)}): check "
+                "STEPFORGE_MODEL and that the server speaks the OpenAI chat API."
             )
         return LLMUnavailableError(f"The LLM request failed ({_describe(error)}).")

@@ -8,9 +8,10 @@ the allowed continuations is an error: a cut file must never count as done.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from protocol.models import Usage
-from server.llm.client import ChatMessage, Completion, LLMClient, TextCallback
+from server.llm.client import ChatMessage, Completion, LLMClient, Purpose, TextCallback
 from server.llm.errors import LLMError
 from server.prompts import CONTINUE
 
@@ -44,6 +45,8 @@ async def complete_whole(
     max_tokens: int,
     continuations: int,
     json_mode: bool = False,
+    json_schema: dict[str, Any] | None = None,
+    purpose: Purpose = "file",
     on_text: TextCallback | None = None,
 ) -> Completion:
     """One answer, continued up to `continuations` times while it is cut off."""
@@ -65,8 +68,10 @@ async def complete_whole(
         completion = await client.complete(
             conversation,
             max_tokens=max_tokens,
-            # JSON mode would reject a fragment; the stitched whole is validated by the caller.
+            # JSON modes would reject a fragment; the stitched whole is validated by the caller.
             json_mode=json_mode and not prefix,
+            json_schema=json_schema if not prefix else None,
+            purpose=purpose,
             on_text=forward if on_text else None,  # type: ignore[arg-type]
         )
         usage = usage + completion.usage

@@ -7,7 +7,8 @@ import logging
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from pathlib import Path
+
+import anyio
 
 from protocol.models import Usage
 from protocol.plan import Plan
@@ -15,9 +16,10 @@ from server import prompts
 from server.config import Settings
 from server.llm import ChatMessage, LLMBadOutputError, LLMClient
 from server.llm.continuation import complete_whole
+from server.plan.validation import PlanValidationError, validate_plan
 from server.planning.parsing import NoJsonObjectError, extract_json_object
-from server.planning.validation import PlanValidationError, validate_plan
 from server.progress import Progress
+from server.workspace.meta import MetaFiles
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +51,12 @@ class Planner:
         request: str,
         progress: Progress,
         *,
-        prompts_dir: Path | None,
+        meta: MetaFiles | None,
         template_paths: Collection[str],
         exists: Callable[[str], bool],
     ) -> PlanAnswer:
-        user_prompt = prompts.render(prompts.load("plan", prompts_dir), {"request": request})
+        template = await anyio.to_thread.run_sync(prompts.load, "plan", meta)
+        user_prompt = prompts.render(template, {"request": request})
         messages: list[ChatMessage] = [
             {"role": "system", "content": prompts.PLANNER_SYSTEM},
             {"role": "user", "content": user_prompt},
@@ -85,7 +88,14 @@ class Planner:
             usage = usage + completion.usage
             progress.report("Validating the plan", 5 + 80 * attempt // attempts_allowed)
             try:
-                plan = validate_plan(extract_json_object(completion.text), template_paths, exists)
+                # A plan of thousands of files takes a while to check: not on the event loop.
+                plan = await anyio.to_thread.run_sync(
+                    validate_plan,
+                    extract_json_object(completion.text),
+                    template_paths,
+                    exists,
+                    self.settings.max_planned_files,
+                )
             except NoJsonObjectError as error:
                 problems = [f"{error}; answer with one JSON object."]
             except PlanValidationError as error:

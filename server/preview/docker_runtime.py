@@ -1,19 +1,17 @@
 """The docker runtime: one container per role, through the docker SDK (blocking calls: the
 preview service runs them in worker threads).
 
-The workspace is bind-mounted at /workspace, so Vite and `uvicorn --reload` see edits at once.
-Dependencies live in named volumes keyed by the lock file's hash, mounted at /deps (the images
-make /deps world-writable, so the volume is too, and /node_modules links to /deps/node_modules so
-Node finds packages without a node_modules folder in the workspace): a warm start installs nothing.
-Containers run as the daemon's uid with every capability dropped, no-new-privileges, and memory,
-CPU and process limits; ports are published on 127.0.0.1 only.
+Each container sees only its own folder (`frontend/` or `backend/`, bind-mounted so Vite and
+`uvicorn --reload` see edits at once) and its workspace's dependency volume at /deps (a warm start
+installs nothing; /node_modules links to /deps/node_modules, so the workspace holds none). The
+sandbox (uid, no capabilities, read-only root, limits, 127.0.0.1 only) is `server.preview.sandbox`.
+A container named in preview.json is touched only if its labels say StepForge started it for this
+workspace.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import threading
 from collections.abc import Callable
 
@@ -21,42 +19,31 @@ import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.containers import Container
 
-from server.preview.launch import BACKEND_LOCKS, FRONTEND_LOCKS, LaunchSpec, dependency_key
+from server.preview import sandbox
+from server.preview.launch import LaunchSpec
 from server.preview.owner import is_alive
 from server.preview.records import ROLES, PreviewRecord, Role, RuntimeName
 
 log = logging.getLogger(__name__)
 
-LABEL = "stepforge"
+LABEL = sandbox.LABEL
 FRONTEND_INSIDE, BACKEND_INSIDE = 5173, 8000
-LIMITS = {"frontend": "1g", "backend": "512m"}
 
-# Installs are guarded by flock: two projects with the same lock file share one volume.
 FRONTEND_SCRIPT = """set -e
-cd /workspace/frontend
 if [ ! -f /deps/.installed ]; then
-  flock /deps/.lock sh -c 'if [ ! -f /deps/.installed ]; then
-    cp package.json /deps/ && { [ ! -f package-lock.json ] || cp package-lock.json /deps/; }
-    cd /deps && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
-    touch /deps/.installed
-  fi'
+  cp package.json /deps/ && { [ ! -f package-lock.json ] || cp package-lock.json /deps/; }
+  (cd /deps && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi)
+  touch /deps/.installed
 fi
 exec /deps/node_modules/.bin/vite --host 0.0.0.0 --port 5173 --strictPort
 """
 BACKEND_SCRIPT = """set -e
-cd /workspace/backend
 if [ ! -f /deps/.installed ]; then
-  flock /deps/.lock sh -c 'if [ ! -f /deps/.installed ]; then
-    uv venv -q /deps/venv && uv pip install -q --python /deps/venv/bin/python -r requirements.txt
-    touch /deps/.installed
-  fi'
+  uv venv -q /deps/venv && uv pip install -q --python /deps/venv/bin/python -r requirements.txt
+  touch /deps/.installed
 fi
 exec /deps/venv/bin/python -m uvicorn main:app --host 0.0.0.0 --port 8000 --reload
 """
-
-
-def _workspace_tag(root: str) -> str:
-    return hashlib.sha256(root.encode()).hexdigest()[:10]
 
 
 class DockerRuntime:
@@ -95,13 +82,15 @@ class DockerRuntime:
     # --- start and stop --------------------------------------------------------------------------
 
     def _container_name(self, root: str, role: Role) -> str:
-        return f"stepforge-{role}-{_workspace_tag(root)}"
+        return f"stepforge-{role}-{sandbox.workspace_tag(root)}"
 
-    def _remove_named(self, name: str) -> None:
+    def _remove_named(self, name: str, root: str) -> None:
         try:
-            self.client().containers.get(name).remove(force=True)
+            container = self.client().containers.get(name)
         except NotFound:
-            pass
+            return
+        if sandbox.is_ours(container.labels, root):
+            container.remove(force=True)
 
     def start(self, spec: LaunchSpec) -> dict[str, str]:
         root = str(spec.root)
@@ -111,16 +100,17 @@ class DockerRuntime:
                 started[role] = self._run(spec, role).id
         except Exception:
             for role in ROLES:  # a failed port binding leaves the container created: remove it
-                self._remove_named(self._container_name(root, role))
+                self._remove_named(self._container_name(root, role), root)
             raise
         return started
 
     def _run(self, spec: LaunchSpec, role: Role) -> Container:
         root = str(spec.root)
         name = self._container_name(root, role)
-        self._remove_named(name)
+        self._remove_named(name, root)
+        client = self.client()
+        volume = sandbox.ensure_volume(client, spec.root, role, self.images[role])
         if role == "frontend":
-            volume = f"stepforge-npm-{dependency_key(spec.root, FRONTEND_LOCKS)}"
             script, inside, outside = FRONTEND_SCRIPT, FRONTEND_INSIDE, spec.frontend_port
             env = {
                 **spec.frontend_env(),
@@ -128,48 +118,42 @@ class DockerRuntime:
                 "npm_config_cache": "/tmp/.npm",
             }
         else:
-            volume = f"stepforge-venv-{dependency_key(spec.root, BACKEND_LOCKS)}"
             script, inside, outside = BACKEND_SCRIPT, BACKEND_INSIDE, spec.backend_port
             env = {**spec.backend_env(), "UV_CACHE_DIR": "/tmp/uv-cache"}
-        volumes = {
-            root: {"bind": "/workspace", "mode": "rw"},
-            volume: {"bind": "/deps", "mode": "rw"},
-        }
-        for mount in self.mounts:
-            host, _, target = mount.partition(":")
-            volumes[host] = {"bind": target, "mode": "ro"}
-        return self.client().containers.run(
+        return client.containers.run(
             self.images[role],
             ["sh", "-c", script],
             name=name,
             detach=True,
-            labels={
-                f"{LABEL}.managed": "1",
-                f"{LABEL}.workspace": root,
-                f"{LABEL}.role": role,
-                f"{LABEL}.owner": spec.owner,
-                f"{LABEL}.detached": "1" if spec.detached else "0",
-            },
-            user=f"{os.getuid()}:{os.getgid()}",
-            environment={**env, "HOME": "/tmp"},
-            working_dir="/workspace",
-            volumes=volumes,
+            labels=sandbox.labels(
+                root,
+                role,
+                "preview",
+                owner=spec.owner,
+                detached="1" if spec.detached else "0",
+            ),
             ports={f"{inside}/tcp": ("127.0.0.1", outside)},
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
-            mem_limit=LIMITS[role],
-            nano_cpus=1_000_000_000,
-            pids_limit=512,
+            **sandbox.run_options(spec.root, role, volume, self.mounts, env),
         )
 
     def _container(self, record: PreviewRecord, role: str) -> Container | None:
+        """The record's container for `role`, only if StepForge started it for that workspace."""
         container_id = record.containers.get(role)
         if not container_id:
             return None
         try:
-            return self.client().containers.get(container_id)
+            container = self.client().containers.get(container_id)
         except NotFound:
             return None
+        if not sandbox.is_ours(container.labels, record.workspace, role):
+            log.warning(
+                "preview.json of %s names container %s, which StepForge did not start there; "
+                "ignored",
+                record.workspace,
+                container_id[:12],
+            )
+            return None
+        return container
 
     def alive(self, record: PreviewRecord) -> dict[str, bool]:
         result: dict[str, bool] = {}
@@ -226,7 +210,7 @@ class DockerRuntime:
         returns their workspaces."""
         try:
             containers = self.client().containers.list(
-                all=True, filters={"label": f"{LABEL}.managed=1"}
+                all=True, filters={"label": [f"{LABEL}.managed=1", f"{LABEL}.purpose=preview"]}
             )
         except DockerException:
             return []

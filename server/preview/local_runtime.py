@@ -24,10 +24,18 @@ from server.errors import StepForgeError
 from server.preview.launch import BACKEND_LOCKS, FRONTEND_LOCKS, LaunchSpec, dependency_key
 from server.preview.owner import is_alive, process_identity
 from server.preview.records import ROLES, PreviewIndex, PreviewRecord, Role, RuntimeName
+from server.workspace.layout import LOGS
+from server.workspace.meta import MetaFiles
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 5.0
+
+
+def local_venv(root: Path) -> Path:
+    """The backend's venv of the local runtime (checks use it too), in real folders only."""
+    folder = MetaFiles(root).ensure_dir("preview")
+    return folder / f"venv-{dependency_key(root, BACKEND_LOCKS)}"
 
 
 def _uv() -> str:
@@ -36,22 +44,46 @@ def _uv() -> str:
     return uv.find_uv_bin()
 
 
+# Set on every server StepForge starts: a process is stopped only if it carries its workspace here.
+MARKER = "STEPFORGE_PREVIEW_WORKSPACE"
+
+
+def _log_name(role: str) -> str:
+    return f"{LOGS}/{role}.log"
+
+
 def _log_path(root: Path, role: str) -> Path:
-    return root / ".stepforge" / "logs" / f"{role}.log"
+    return MetaFiles(root).path(_log_name(role))
 
 
 def _run_logged(
-    command: list[str], cwd: Path, log_file: Path, env: dict[str, str], what: str
+    command: list[str], cwd: Path, root: Path, role: str, env: dict[str, str], what: str
 ) -> None:
-    with open(log_file, "ab") as output:
-        output.write(f"$ {' '.join(command)}\n".encode())
-        output.flush()
+    output = MetaFiles(root).open_append(_log_name(role))
+    try:
+        os.write(output, f"$ {' '.join(command)}\n".encode())
         completed = subprocess.run(
             command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT, check=False
         )
+    finally:
+        os.close(output)
     if completed.returncode != 0:
-        tail = log_file.read_text(errors="replace").splitlines()[-20:]
+        text = (MetaFiles(root).read(_log_name(role)) or b"").decode(errors="replace")
+        tail = text.splitlines()[-20:]
         raise StepForgeError(f"{what} failed (exit {completed.returncode}):\n" + "\n".join(tail))
+
+
+def _marked_for(identity: str, workspace: str) -> bool:
+    """Whether the live process `identity` is a server StepForge started for `workspace`: same
+    pid and start time, and the workspace marker in its environment."""
+    if not is_alive(identity):
+        return False
+    pid = identity.partition(":")[0]
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return f"{MARKER}={workspace}".encode() in environ
 
 
 class LocalRuntime:
@@ -80,33 +112,27 @@ class LocalRuntime:
             "--no-audit",
             "--no-fund",
         ]
-        _run_logged(
-            command, frontend, _log_path(spec.root, "frontend"), env, "npm install of the frontend"
-        )
+        _run_logged(command, frontend, spec.root, "frontend", env, "npm install of the frontend")
         marker.touch()
 
     def _install_backend(self, spec: LaunchSpec, env: dict[str, str]) -> Path:
-        venv = (
-            spec.root
-            / ".stepforge"
-            / "preview"
-            / f"venv-{dependency_key(spec.root, BACKEND_LOCKS)}"
-        )
+        venv = local_venv(spec.root)
         python = venv / "bin" / "python"
         if (venv / ".installed").exists():
             return python
-        log_file = _log_path(spec.root, "backend")
         _run_logged(
             [_uv(), "venv", "-q", "--python", sys.executable, str(venv)],
             spec.root,
-            log_file,
+            spec.root,
+            "backend",
             env,
             "creating the backend's venv",
         )
         _run_logged(
             [_uv(), "pip", "install", "-q", "--python", str(python), "-r", "requirements.txt"],
             spec.root / "backend",
-            log_file,
+            spec.root,
+            "backend",
             env,
             "installing the backend's requirements",
         )
@@ -116,10 +142,11 @@ class LocalRuntime:
     # --- start and stop --------------------------------------------------------------------------
 
     def start(self, spec: LaunchSpec) -> dict[str, str]:
-        (spec.root / ".stepforge" / "logs").mkdir(parents=True, exist_ok=True)
+        MetaFiles(spec.root).ensure_dir(LOGS)
         base_env = {
             k: v for k, v in os.environ.items() if not k.startswith(("GROQ_", "STEPFORGE_"))
         }
+        base_env[MARKER] = str(spec.root)
         frontend_env = {**base_env, **spec.frontend_env()}
         backend_env = {**base_env, **spec.backend_env()}
         self._install_frontend(spec, frontend_env)
@@ -163,7 +190,7 @@ class LocalRuntime:
                 "frontend",
             )
         except Exception:
-            self._stop_processes(processes)
+            self._stop_processes(processes, str(spec.root))
             raise
         finally:
             listener.close()  # the backend holds its own copy
@@ -178,7 +205,8 @@ class LocalRuntime:
         role: str,
         pass_fds: tuple[int, ...] = (),
     ) -> str:
-        with open(_log_path(root, role), "ab") as output:
+        output = MetaFiles(root).open_append(_log_name(role))
+        try:
             process = subprocess.Popen(
                 command,
                 cwd=cwd,
@@ -189,6 +217,8 @@ class LocalRuntime:
                 start_new_session=True,
                 pass_fds=pass_fds,
             )
+        finally:
+            os.close(output)
         identity = process_identity(process.pid)
         if identity is None:
             raise StepForgeError(f"The {role} server exited at once: see {_log_path(root, role)}")
@@ -197,17 +227,21 @@ class LocalRuntime:
 
     def alive(self, record: PreviewRecord) -> dict[str, bool]:
         return {
-            role: role in record.processes and is_alive(record.processes[role])
+            role: role in record.processes
+            and _marked_for(record.processes[role], record.workspace)
             for role in ("frontend", "backend")
         }
 
     def stop(self, record: PreviewRecord) -> None:
-        self._stop_processes(record.processes)
+        self._stop_processes(record.processes, record.workspace)
 
-    def _stop_processes(self, processes: dict[str, str]) -> None:
-        """SIGTERM each group whose leader is still the process we started, then SIGKILL."""
+    def _stop_processes(self, processes: dict[str, str], workspace: str) -> None:
+        """SIGTERM each group whose leader is still a server we started for `workspace` (a pid
+        read from a file is never trusted on its own), then SIGKILL."""
         groups = [
-            int(identity.split(":")[0]) for identity in processes.values() if is_alive(identity)
+            int(identity.split(":")[0])
+            for identity in processes.values()
+            if _marked_for(identity, workspace)
         ]
         for group in groups:
             try:
@@ -247,20 +281,22 @@ class LocalRuntime:
 
     def tail(self, record: PreviewRecord, lines: int) -> list[tuple[Role, str]]:
         result: list[tuple[Role, str]] = []
+        meta = MetaFiles(Path(record.workspace))
         for role in ROLES:
-            path = _log_path(Path(record.workspace), role)
-            if path.exists():
-                result += [
-                    (role, line) for line in path.read_text(errors="replace").splitlines()[-lines:]
-                ]
+            data = meta.read(_log_name(role))
+            if data is not None:
+                text = data.decode(errors="replace")
+                result += [(role, line) for line in text.splitlines()[-lines:]]
         return result
 
     def follow(
         self, record: PreviewRecord, role: str, emit: Callable[[str], None], stop: threading.Event
     ) -> None:
         """Blocking: forward lines appended to the role's log file until `stop` is set."""
-        path = _log_path(Path(record.workspace), role)
-        with open(path, "rb") as handle:
+        fd = MetaFiles(Path(record.workspace)).open_read(_log_name(role))
+        if fd is None:
+            return
+        with os.fdopen(fd, "rb") as handle:
             handle.seek(0, os.SEEK_END)
             pending = b""
             while not stop.is_set():

@@ -21,6 +21,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from server.workspace.atomic import atomic_write
+from server.workspace.layout import PREVIEW
+from server.workspace.meta import MetaFiles
 
 Role = Literal["frontend", "backend"]
 ROLES: tuple[Role, Role] = ("frontend", "backend")
@@ -56,15 +58,21 @@ class PreviewRecord(BaseModel):
         return f"http://127.0.0.1:{self.backend_port}"
 
 
-def read_workspace_record(path: Path) -> PreviewRecord | None:
-    try:
-        return PreviewRecord.model_validate_json(path.read_bytes())
-    except (FileNotFoundError, ValidationError, json.JSONDecodeError):
+def read_workspace_record(root: Path) -> PreviewRecord | None:
+    """The workspace's `.stepforge/preview.json`, if it is readable and about this workspace (a
+    file copied from another project names that project's servers: it is ignored)."""
+    data = MetaFiles(root).read(PREVIEW)
+    if data is None:
         return None
+    try:
+        record = PreviewRecord.model_validate_json(data)
+    except (ValidationError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return record if record.workspace == str(root) else None
 
 
-def write_workspace_record(path: Path, record: PreviewRecord) -> None:
-    atomic_write(path, record.model_dump_json(indent=1))
+def write_workspace_record(root: Path, record: PreviewRecord) -> None:
+    MetaFiles(root).write(PREVIEW, record.model_dump_json(indent=1))
 
 
 def state_folder() -> Path:

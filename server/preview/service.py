@@ -46,7 +46,6 @@ from server.preview.records import (
     write_workspace_record,
 )
 from server.progress import Progress
-from server.workspace.layout import Layout
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +91,11 @@ class PreviewService:
         settings: Settings,
         on_log: LogListener | None = None,
         index: PreviewIndex | None = None,
+        on_warning: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.on_log = on_log
+        self.on_warning = on_warning
         self.index = index or PreviewIndex()
         self.runtimes: dict[str, Runtime] = {
             "docker": DockerRuntime(
@@ -129,6 +130,12 @@ class PreviewService:
                 f"No runtime can run the preview: docker: {docker_reason}; local: {local_reason}.",
                 code=ErrorCode.RUNTIME_UNAVAILABLE,
             )
+        if self.on_warning is not None:
+            self.on_warning(
+                f"The preview runs as local processes because Docker cannot ({docker_reason}): "
+                "the generated code runs unsandboxed on this machine, as you. Start Docker for "
+                "a sandboxed preview, or set previewRuntime to local to accept this."
+            )
         return self.runtimes["local"], f"local runtime (docker: {docker_reason})"
 
     # --- start -----------------------------------------------------------------------------------
@@ -136,8 +143,7 @@ class PreviewService:
     async def start(
         self, root: Path, params: PreviewStartParams, progress: Progress
     ) -> PreviewStartResult:
-        layout = Layout(root)
-        record = await anyio.to_thread.run_sync(read_workspace_record, layout.preview)
+        record = await anyio.to_thread.run_sync(read_workspace_record, root)
         if record is not None and record.running:
             current = self.runtimes[record.runtime or "local"]
             alive = await anyio.to_thread.run_sync(current.alive, record)
@@ -190,7 +196,7 @@ class PreviewService:
             record.containers = handles
         else:
             record.processes = handles
-        await anyio.to_thread.run_sync(write_workspace_record, layout.preview, record)
+        await anyio.to_thread.run_sync(write_workspace_record, root, record)
         await anyio.to_thread.run_sync(self.index.put, record)
         if not params.detached:
             self._attached.add(str(root))
@@ -266,7 +272,7 @@ class PreviewService:
             ).start()
 
     async def logs(self, root: Path, lines: int) -> PreviewLogsResult:
-        record = await anyio.to_thread.run_sync(read_workspace_record, Layout(root).preview)
+        record = await anyio.to_thread.run_sync(read_workspace_record, root)
         if record is None or record.runtime is None:
             return PreviewLogsResult(lines=[])
         tail = await anyio.to_thread.run_sync(self.runtimes[record.runtime].tail, record, lines)
@@ -277,7 +283,7 @@ class PreviewService:
     # --- status and stop -------------------------------------------------------------------------
 
     async def status(self, root: Path) -> PreviewStatusResult:
-        record = await anyio.to_thread.run_sync(read_workspace_record, Layout(root).preview)
+        record = await anyio.to_thread.run_sync(read_workspace_record, root)
         if record is None or not record.running or record.runtime is None:
             return PreviewStatusResult(running=False)
         alive = await anyio.to_thread.run_sync(self.runtimes[record.runtime].alive, record)
@@ -291,7 +297,7 @@ class PreviewService:
         )
 
     async def stop(self, root: Path) -> PreviewStopResult:
-        record = await anyio.to_thread.run_sync(read_workspace_record, Layout(root).preview)
+        record = await anyio.to_thread.run_sync(read_workspace_record, root)
         if record is None or not record.running:
             return PreviewStopResult(
                 stopped=False, message="No preview is running for this workspace."
@@ -309,7 +315,7 @@ class PreviewService:
         if record.runtime is not None:
             await anyio.to_thread.run_sync(self.runtimes[record.runtime].stop, record)
         await anyio.to_thread.run_sync(
-            write_workspace_record, Layout(Path(record.workspace)).preview, record.stopped()
+            write_workspace_record, Path(record.workspace), record.stopped()
         )
         await anyio.to_thread.run_sync(self.index.remove, record.workspace)
         self._attached.discard(record.workspace)
@@ -320,7 +326,7 @@ class PreviewService:
         """The editor session ends: stop the previews it started (not detached ones)."""
         for workspace in list(self._attached):
             record = await anyio.to_thread.run_sync(
-                read_workspace_record, Layout(Path(workspace)).preview
+                read_workspace_record, Path(workspace)
             )
             if record is not None and record.running and not record.detached:
                 await self._stop_record(record)
@@ -339,10 +345,10 @@ class PreviewService:
                 await anyio.to_thread.run_sync(self.index.remove, record.workspace)
                 reaped.add(record.workspace)
         for workspace in reaped:
-            path = Layout(Path(workspace)).preview
-            remembered = await anyio.to_thread.run_sync(read_workspace_record, path)
+            folder = Path(workspace)
+            remembered = await anyio.to_thread.run_sync(read_workspace_record, folder)
             if remembered is not None and remembered.running:
-                await anyio.to_thread.run_sync(write_workspace_record, path, remembered.stopped())
+                await anyio.to_thread.run_sync(write_workspace_record, folder, remembered.stopped())
         if reaped:
             log.info("reaped %d orphaned preview(s): %s", len(reaped), ", ".join(sorted(reaped)))
         return sorted(reaped)

@@ -9,7 +9,10 @@ from __future__ import annotations
 import logging
 import re
 from importlib import resources
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from server.workspace.meta import MetaFiles
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +40,13 @@ def file_writer_system(path: str) -> str:
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
-def load(name: str, override_dir: Path | None) -> str:
-    """The workspace's `NAME.md` if it has one, else the shipped template."""
-    if override_dir is not None:
-        override = override_dir / f"{name}.md"
-        if override.is_file():
-            return override.read_text(encoding="utf-8")
+def load(name: str, meta: MetaFiles | None) -> str:
+    """The workspace's `.stepforge/prompts/NAME.md` if it has one (never through a link), else the
+    shipped template. Blocking (a small file)."""
+    if meta is not None:
+        override = meta.read(f"prompts/{name}.md")
+        if override is not None:
+            return override.decode("utf-8", "replace")
     return resources.files(__package__).joinpath(f"{name}.md").read_text(encoding="utf-8")
 
 

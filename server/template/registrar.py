@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import ast
 import json
+import keyword
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import PurePosixPath
 
 from protocol.plan import Plan
-from server.planning.validation import component_file
+from server.plan.validation import component_file
 from server.template import TEMPLATE_DIR
 
 ROUTES_MODULE = "frontend/src/routes.tsx"
@@ -145,6 +146,13 @@ def render_router_registry(router_files: list[str]) -> str:
     )
 
 
+def importable(path: str) -> bool:
+    """Whether a backend file is a module Python can import by name (plans are checked for this;
+    an edited plan.json might not be, and the registry must never become a syntax error)."""
+    parts = PurePosixPath(path).relative_to("backend").with_suffix("").parts
+    return all(p.isidentifier() and not keyword.iskeyword(p) for p in parts)
+
+
 def backend_candidates(plan: Plan) -> list[str]:
     """Planned backend Python modules that may define a router."""
     return [
@@ -153,6 +161,7 @@ def backend_candidates(plan: Plan) -> list[str]:
         if path.startswith("backend/")
         and path.endswith(".py")
         and PurePosixPath(path).name != "__init__.py"
+        and importable(path)
     ]
 
 

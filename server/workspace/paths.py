@@ -1,44 +1,17 @@
 """Which paths StepForge may write, and the workspace root itself.
 
-`path_problem` is pure (plan validation and hypothesis tests use it); `safe_join` adds what only
-the file system can tell: no symlink on the way may lead outside the workspace.
+The pure rules are in `server.plan.paths`; `safe_join` adds what only the file system can tell: no
+symlink on the way may lead outside the workspace.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
 from server.errors import UnsafePathError, WorkspaceError
-
-# Folders StepForge never writes into (its own state is written by name, not through plans).
-RESERVED_DIRS = frozenset({".git", ".stepforge", "node_modules"})
-_DRIVE = re.compile(r"^[A-Za-z]:")
-
-
-def path_problem(path: str) -> str | None:
-    """Why `path` is not a safe project-relative file path, or None if it is."""
-    if not path or not path.strip():
-        return "is empty"
-    if "\\" in path:
-        return "uses backslashes; write paths with /"
-    if "\x00" in path or any(ord(ch) < 32 for ch in path):
-        return "contains control characters"
-    if path.startswith("/") or _DRIVE.match(path) or path.startswith("~"):
-        return "is absolute; paths must be relative to the project"
-    parts = path.split("/")
-    if ".." in parts:
-        return "contains '..'; paths must stay inside the project"
-    if any(part in ("", ".") for part in parts):
-        return "has an empty or '.' segment"
-    reserved = next((part for part in parts if part in RESERVED_DIRS), None)
-    if reserved:
-        return f"is under {reserved}/, which StepForge never writes"
-    if any(part != part.strip() for part in parts):
-        return "has a segment with leading or trailing spaces"
-    return None
+from server.plan.paths import path_problem
 
 
 def safe_join(root: Path, relative: str) -> Path:

@@ -21,14 +21,15 @@ import anyio
 
 from protocol.models import FileState, FileStatusNotification
 from protocol.plan import Plan
-from server.errors import PlanMissingError, StepForgeError, WorkspaceBusyError
-from server.planning.validation import PlanValidationError, validate_plan
+from server.errors import PlanInvalidError, PlanMissingError, StepForgeError, WorkspaceBusyError
+from server.plan.validation import DEFAULT_MAX_FILES, PlanValidationError, validate_plan
 from server.template import template_paths
+from server.workspace import layout
 from server.workspace.atomic import read_bytes_or_none
 from server.workspace.baselines import BaselineStore
 from server.workspace.hashing import HashCache
-from server.workspace.layout import Layout
 from server.workspace.lock import WorkspaceLock
+from server.workspace.meta import MetaFiles
 from server.workspace.paths import safe_join
 from server.workspace.state import (
     ConflictRecord,
@@ -55,12 +56,19 @@ def derive_state(record: FileRecord, disk_hash: str | None) -> FileState:
 
 
 class WorkspaceSession:
-    def __init__(self, root: Path, on_file_status: FileStatusListener | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        on_file_status: FileStatusListener | None = None,
+        *,
+        max_planned_files: int = DEFAULT_MAX_FILES,
+    ) -> None:
         self.root = root
-        self.layout = Layout(root)
-        self.baselines = BaselineStore(self.layout.baselines)
+        self.meta = MetaFiles(root)
+        self.baselines = BaselineStore(self.meta)
         self.hashes = HashCache()
-        self.store = StateStore(self.layout.state, JobState())
+        self.store = StateStore(self.meta, JobState())
+        self.max_planned_files = max_planned_files
         self.job: str | None = None
         self._on_file_status = on_file_status
         self._plan: Plan | None = None
@@ -81,10 +89,17 @@ class WorkspaceSession:
         with self._plan_lock:
             return self._load_plan()
 
+    @property
+    def plan_path(self) -> Path:
+        return self.meta.path(layout.PLAN)
+
     def _load_plan(self) -> Plan | None:
         try:
-            info = self.layout.plan.stat()
-        except FileNotFoundError:
+            info = self.meta.stat(layout.PLAN)
+        except StepForgeError as error:
+            self._plan, self._plan_key, self.plan_error = None, None, error.message
+            return None
+        if info is None:
             self._plan, self._plan_key, self.plan_error = None, None, None
             return None
         key = (info.st_mtime_ns, info.st_size)
@@ -92,12 +107,21 @@ class WorkspaceSession:
             return self._plan
         self._plan_key = key
         try:
-            data = json.loads(self.layout.plan.read_text(encoding="utf-8"))
-            self._plan = validate_plan(data, template_paths(), self.exists)
+            data = json.loads((self.meta.read(layout.PLAN) or b"").decode("utf-8"))
+            self._plan = validate_plan(
+                data, template_paths(), self.exists, self.max_planned_files
+            )
             self.plan_error = None
+        except UnicodeDecodeError as error:
+            self.plan_error = f"{self.plan_path} is not UTF-8 text ({error.reason} at byte {error.start})"
         except json.JSONDecodeError as error:
-            self.plan_error = f"plan.json is not valid JSON: {error}"
+            self.plan_error = f"{self.plan_path} is not valid JSON: {error}"
+        except RecursionError:
+            self.plan_error = f"{self.plan_path} nests too deeply to be a plan"
         except PlanValidationError as error:
+            listed = "\n".join(f"- {problem}" for problem in error.problems)
+            self.plan_error = f"{self.plan_path} is invalid:\n{listed}"
+        except StepForgeError as error:
             self.plan_error = error.message
         if self.plan_error:
             log.warning("%s", self.plan_error)
@@ -107,7 +131,9 @@ class WorkspaceSession:
         plan = self.load_plan()
         if plan is None:
             if self.plan_error:
-                raise PlanValidationError([self.plan_error])
+                raise PlanInvalidError(
+                    f"{self.plan_error}\nFix the file, or plan again (`stepforge plan`)."
+                )
             raise PlanMissingError(
                 f'{self.root} has no plan yet: run `stepforge plan "..."` (stepforge/plan) first.'
             )
@@ -116,11 +142,8 @@ class WorkspaceSession:
     def set_plan(self, plan: Plan) -> None:
         self._plan = plan
         self.plan_error = None
-        try:
-            info = self.layout.plan.stat()
-            self._plan_key = (info.st_mtime_ns, info.st_size)
-        except FileNotFoundError:
-            self._plan_key = None
+        info = self.meta.stat(layout.PLAN)
+        self._plan_key = (info.st_mtime_ns, info.st_size) if info is not None else None
 
     # --- the job lock and state ----------------------------------------------------------------
 
@@ -136,11 +159,16 @@ class WorkspaceSession:
                 f"The workspace {self.root} is busy (stepforge {self.job} in this daemon): wait for "
                 "it to finish or cancel it, then try again."
             )
-        lock = WorkspaceLock(self.layout.lock, f"stepforge {job}")
-        lock.acquire()
-        self.job = job
+        lock = WorkspaceLock(self.meta, f"stepforge {job}")
+        self.job = job  # claimed before the first await: a second job of this daemon is refused
         try:
-            self.store = await anyio.to_thread.run_sync(StateStore.load, self.layout.state)
+            await anyio.to_thread.run_sync(self.meta.check)
+            await anyio.to_thread.run_sync(lock.acquire)
+        except BaseException:
+            self.job = None
+            raise
+        try:
+            self.store = await anyio.to_thread.run_sync(StateStore.load, self.meta)
             yield self.store
         finally:
             self.job = None
@@ -185,14 +213,14 @@ class WorkspaceSession:
             self.notify(path, state, "changed outside StepForge")
 
     async def _refresh_on_disk(self, touched: set[str]) -> list[tuple[str, FileState]]:
-        lock = WorkspaceLock(self.layout.lock, "stepforge refresh")
+        lock = WorkspaceLock(self.meta, "stepforge refresh")
         try:
-            lock.acquire()
+            await anyio.to_thread.run_sync(lock.acquire)
         except WorkspaceBusyError:  # another process runs a job: report, it owns the state
             state = await anyio.to_thread.run_sync(self.current_state)
             return await self._rederive(state, touched)
         try:
-            self.store = await anyio.to_thread.run_sync(StateStore.load, self.layout.state)
+            self.store = await anyio.to_thread.run_sync(StateStore.load, self.meta)
             changes = await self._rederive(self.store.state, touched)
             if changes:
                 await self.store.save()
@@ -222,11 +250,15 @@ class WorkspaceSession:
         if self.job is not None:
             return self.store.state
         try:
-            state = read_state(self.layout.state)
+            state = read_state(self.meta)
+        except StepForgeError:
+            raise
         except Exception as error:  # a corrupt state file is reported, not fatal for readers
-            raise StepForgeError(f"{self.layout.state} is unreadable: {error}") from error
+            raise StepForgeError(
+                f"{self.meta.path(layout.STATE)} is unreadable: {error}"
+            ) from error
         interrupted = [r for r in state.files.values() if r.state == FileState.GENERATING]
-        if interrupted and not WorkspaceLock(self.layout.lock, "status").held():
+        if interrupted and not WorkspaceLock(self.meta, "status").held():
             for record in interrupted:
                 record.state = FileState.PENDING
                 record.reason = "interrupted before it was complete"

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-from pathlib import Path
 
 import anyio
 from pydantic import BaseModel, Field, ValidationError
 
 from protocol.models import FileState, Usage
-from server.workspace.atomic import atomic_write
+from server.workspace.layout import STATE
+from server.workspace.meta import MetaFiles
 
 log = logging.getLogger(__name__)
 
@@ -68,37 +68,36 @@ class JobState(BaseModel):
         return hashes
 
 
-def read_state(path: Path) -> JobState:
+def read_state(meta: MetaFiles) -> JobState:
     """The state on disk as it is (no recovery): for readers such as `status` in another process."""
-    try:
-        return JobState.model_validate_json(path.read_bytes())
-    except FileNotFoundError:
-        return JobState()
+    data = meta.read(STATE)
+    return JobState() if data is None else JobState.model_validate_json(data)
 
 
 class StateStore:
     """The in-memory state of one workspace and its persistence (single writer: the lock holder)."""
 
-    def __init__(self, path: Path, state: JobState) -> None:
-        self.path = path
+    def __init__(self, meta: MetaFiles, state: JobState) -> None:
+        self.meta = meta
         self.state = state
         self._write_lock = anyio.Lock()
 
     @classmethod
-    def load(cls, path: Path) -> StateStore:
+    def load(cls, meta: MetaFiles) -> StateStore:
         """Load for writing. Interrupted files become pending; a corrupt file is set aside."""
         try:
-            state = read_state(path)
+            state = read_state(meta)
         except (ValidationError, json.JSONDecodeError, UnicodeDecodeError) as error:
-            aside = path.with_name(f"state.corrupt-{int(time.time())}.json")
-            path.rename(aside)
-            log.warning("state.json was unreadable (%s); moved it to %s", error, aside.name)
+            aside = f"state.corrupt-{int(time.time())}.json"
+            meta.write(aside, meta.read(STATE) or b"")
+            meta.remove(STATE)
+            log.warning("state.json was unreadable (%s); moved it to %s", error, aside)
             state = JobState()
         for record in state.files.values():
             if record.state == FileState.GENERATING:
                 record.state = FileState.PENDING
                 record.reason = "interrupted before it was complete"
-        return cls(path, state)
+        return cls(meta, state)
 
     def record(self, path: str) -> FileRecord:
         return self.state.files.setdefault(path, FileRecord())
@@ -119,11 +118,8 @@ class StateStore:
     def snapshot(self) -> bytes:
         return self.state.model_dump_json(indent=1).encode()
 
-    def save_sync(self) -> None:
-        atomic_write(self.path, self.snapshot())
-
     async def save(self) -> None:
         # The snapshot is taken under the lock, so the last write always holds the newest state.
         async with self._write_lock:
             data = self.snapshot()
-            await anyio.to_thread.run_sync(atomic_write, self.path, data)
+            await anyio.to_thread.run_sync(self.meta.write, STATE, data)

@@ -57,6 +57,10 @@ def write_file(
     if base is not None and disk == base:
         atomic_write(target, new)
         return WriteResult(WriteOutcome.WRITTEN, new_hash, new_hash)
+    if b"\0" in disk:  # the user's file is binary: no line merge can keep it, so never touch it
+        return WriteResult(
+            WriteOutcome.CONFLICT, sha256(base) if base is not None else None, sha256(disk)
+        )
     merged = merge3(base if base is not None else b"", disk, new)
     if merged.clean:
         atomic_write(target, merged.content)

@@ -326,11 +326,8 @@ def test_cli_generate_exit_code_reflects_failures(fake_groq, responder, workspac
 
 
 def _daemon_pid(workspace: Path) -> int | None:
-    holder = (
-        (workspace / ".stepforge" / "lock").read_text()
-        if (workspace / ".stepforge" / "lock").exists()
-        else ""
-    )
+    holder_file = workspace / ".stepforge" / "lock.holder"
+    holder = holder_file.read_text() if holder_file.exists() else ""
     return int(holder.rsplit(" ", 1)[1]) if "pid" in holder else None
 
 

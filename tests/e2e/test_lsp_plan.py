@@ -216,49 +216,6 @@ async def test_the_api_key_reaches_no_log_state_or_message(fake_groq, workspace,
     assert all(secret not in text for text in texts)
 
 
-async def test_serve_over_tcp_binds_localhost(fake_groq, workspace):
-    import socket
-    import subprocess
-    import sys
-
-    from pygls.lsp.client import LanguageClient
-
-    from server.wire import json_converter
-    from tests.conftest import REPO
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--tcp", str(port)],
-        env=daemon_env(fake_groq),
-        cwd=REPO,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        client = LanguageClient("tcp-test", "1", converter_factory=json_converter)
-        for _ in range(100):
-            try:
-                await client.start_tcp("127.0.0.1", port)
-                break
-            except OSError:
-                await asyncio.sleep(0.1)
-        await client.initialize_async(
-            types.InitializeParams(
-                capabilities=types.ClientCapabilities(), root_uri=workspace.as_uri()
-            )
-        )
-        result = await client.protocol.send_request_async("stepforge/plan", {"request": REQUEST})
-        assert result["projectName"] == "task-manager"
-        # /proc/net/tcp: local address as hex IP:port, state 0A = LISTEN
-        rows = [line.split() for line in open("/proc/net/tcp").read().splitlines()[1:]]
-        listening = {row[1] for row in rows if row[3] == "0A"}
-        assert f"0100007F:{port:04X}" in listening and f"00000000:{port:04X}" not in listening
-    finally:
-        daemon.kill()
-        daemon.wait()
-
-
 async def test_cancel_reaches_a_plan_started_as_a_command(lsp, fake_groq):
     fake_groq.latency = Latency(first_token_seconds=30.0)
     msg_id = str(uuid.uuid4())

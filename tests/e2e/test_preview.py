@@ -22,12 +22,14 @@ import pytest
 
 from server.preview.owner import is_alive
 from server.preview.ports import port_is_free
-from tests.conftest import daemon_env, require_docker, run_cli, start_lsp
+from server.preview.sandbox import workspace_tag
+from tests.conftest import CA_BUNDLE, daemon_env, require_docker, run_cli, start_lsp
 
 pytestmark = pytest.mark.slow
 REQUEST = "a task manager with a dashboard and charts"
 LABELS = ["Dashboard", "Tasks", "Projects", "Settings"]
 CHROMIUM = "/usr/bin/chromium"
+CA_TARGET = str(CA_BUNDLE)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -197,13 +199,93 @@ async def test_docker_containers_are_locked_down(fake_groq, workspace):
             )
             assert labels["stepforge.detached"] == "1" and ":" in labels["stepforge.owner"]
             mounts = {m["Destination"]: m for m in container.attrs["Mounts"]}
-            assert mounts["/workspace"]["Source"] == str(workspace)
-            assert mounts["/deps"]["Type"] == "volume" and mounts["/deps"]["Name"].startswith(
-                "stepforge-npm-" if role == "frontend" else "stepforge-venv-"
+            # Only the role's own folder: never .git, .stepforge, .vscode or the other side.
+            assert mounts[f"/workspace/{role}"]["Source"] == str(workspace / role)
+            assert mounts[f"/workspace/{role}"]["RW"] is True
+            assert set(mounts) == {f"/workspace/{role}", "/deps", CA_TARGET} - (
+                set() if CA_TARGET in mounts else {CA_TARGET}
             )
+            assert config["ReadonlyRootfs"] is True and "/tmp" in config["Tmpfs"]
+            volume = mounts["/deps"]
+            assert volume["Type"] == "volume"
+            tag = workspace_tag(str(workspace))
+            prefix = "stepforge-npm-" if role == "frontend" else "stepforge-venv-"
+            assert volume["Name"].startswith(f"{prefix}{tag}-")  # this workspace's own
+            owner = container.exec_run(["stat", "-c", "%u %a", "/deps"]).output.decode().split()
+            assert owner == [str(os.getuid()), "700"]  # the user's, closed to everyone else
+            probe = container.exec_run(["sh", "-c", "echo x > /etc/probe"])
+            assert probe.exit_code != 0  # a read-only root file system
     finally:
         stop_everything(workspace, fake_groq)
     assert containers_of(workspace) == []
+
+
+def test_dependency_volumes_are_never_shared_between_projects(fake_groq, tmp_path):
+    require_docker()
+    from server.preview.sandbox import dependency_volume
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        folder.mkdir()
+        generate_app(fake_groq, folder)
+    for role in ("frontend", "backend"):
+        assert dependency_volume(first, role) != dependency_volume(second, role)
+
+
+async def test_stop_touches_only_what_stepforge_started(fake_groq, workspace):
+    """A preview.json naming somebody else's container or process (an old file, a copied one, a
+    planted one) must not make `preview stop` kill it."""
+    require_docker()
+    generate_app(fake_groq, workspace)
+    engine = docker.from_env()
+    bystander = engine.containers.run(
+        "stepforge-backend:1", ["sleep", "300"], detach=True, labels={"someone": "else"}
+    )
+    sleeper = await asyncio.create_subprocess_exec("sleep", "300")
+    from server.preview.owner import process_identity
+
+    identity = process_identity(sleeper.pid)
+    record = {
+        "workspace": str(workspace),
+        "frontend_port": 3999,
+        "backend_port": 8999,
+        "runtime": "docker",
+        "running": True,
+        "containers": {"frontend": bystander.id, "backend": bystander.id},
+        "processes": {"frontend": identity, "backend": identity},
+    }
+    preview = workspace / ".stepforge" / "preview.json"
+    try:
+        for runtime in ("docker", "local"):
+            preview.write_text(json.dumps({**record, "runtime": runtime}))
+            done = run_cli("preview", "stop", "--workspace", str(workspace), env=daemon_env(fake_groq))
+            assert done.returncode == 0, done.stderr
+            bystander.reload()
+            assert bystander.status == "running"
+            assert sleeper.returncode is None and is_alive(identity)
+    finally:
+        bystander.remove(force=True)
+        sleeper.kill()
+        await sleeper.wait()
+
+
+async def test_auto_falls_back_to_local_only_with_a_warning(fake_groq, workspace):
+    require_runtime("local")
+    generate_app(fake_groq, workspace)
+    env = daemon_env(fake_groq, STEPFORGE_FRONTEND_IMAGE="stepforge-missing:0")
+    client = await start_lsp(env, workspace)
+    try:
+        result = await request(client, "stepforge/preview/start", {})
+        assert result["runtime"] == "local"
+        warnings = [m.message for m in client.messages if m.type == 2]
+        assert any("unsandboxed" in w for w in warnings)
+    finally:
+        await client.shutdown_session()
+    done = run_cli("preview", "start", "--workspace", str(workspace), env=env)
+    try:
+        assert done.returncode == 0 and "unsandboxed" in done.stderr
+    finally:
+        stop_everything(workspace, fake_groq)
 
 
 def test_a_cli_preview_outlives_the_command_and_is_found_again(fake_groq, workspace):

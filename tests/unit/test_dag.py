@@ -1,5 +1,5 @@
 from protocol.plan import Plan
-from server.generation import dag
+from server.plan import dag
 from tests.fake_groq import ScriptedApp
 
 

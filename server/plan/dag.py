@@ -44,30 +44,33 @@ def dependencies(plan: Plan) -> dict[str, list[str]]:
 
 
 def find_cycle(deps: dict[str, list[str]]) -> list[str] | None:
-    """One dependency cycle as a path list (first == last), or None."""
+    """One dependency cycle as a path list (first == last), or None. Iterative: a plan of
+    thousands of files in one chain must not exhaust the interpreter's stack."""
     white, grey, black = 0, 1, 2
     color = dict.fromkeys(deps, white)
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        color[node] = grey
-        stack.append(node)
-        for dep in deps.get(node, []):
-            if color.get(dep, black) == grey:
-                return [*stack[stack.index(dep) :], dep]
-            if color.get(dep) == white:
-                found = visit(dep)
-                if found:
-                    return found
-        stack.pop()
-        color[node] = black
-        return None
-
-    for node in deps:
-        if color[node] == white:
-            found = visit(node)
-            if found:
-                return found
+    for start in deps:
+        if color[start] != white:
+            continue
+        stack: list[tuple[str, int]] = [(start, 0)]
+        path = [start]
+        color[start] = grey
+        while stack:
+            node, index = stack[-1]
+            children = deps.get(node, [])
+            if index < len(children):
+                stack[-1] = (node, index + 1)
+                child = children[index]
+                state = color.get(child, black)
+                if state == grey:
+                    return [*path[path.index(child) :], child]
+                if state == white:
+                    color[child] = grey
+                    stack.append((child, 0))
+                    path.append(child)
+            else:
+                color[node] = black
+                stack.pop()
+                path.pop()
     return None
 
 

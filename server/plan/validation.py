@@ -15,12 +15,16 @@ from pydantic import ValidationError
 
 from protocol.plan import Plan
 from server.errors import PlanInvalidError
-from server.generation.dag import dependencies, find_cycle
-from server.workspace.paths import path_problem
+from server.plan.dag import dependencies, find_cycle
+from server.plan.packages import npm_problem, pypi_problem
+from server.plan.paths import planned_path_problem
 
 COMPONENT_SUFFIXES = (".tsx", ".jsx", ".ts", ".js")
 FRONTEND_SRC = "frontend/src/"
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+DEFAULT_MAX_FILES = 300
+# The JSON of a plan is nested a few levels deep; anything far deeper is not a plan.
+MAX_NESTING = 32
 
 
 class PlanValidationError(PlanInvalidError):
@@ -52,17 +56,25 @@ def component_file(plan: Plan, component: str) -> str | None:
 
 
 def semantic_problems(
-    plan: Plan, template_paths: Collection[str] = (), exists: Callable[[str], bool] | None = None
+    plan: Plan,
+    template_paths: Collection[str] = (),
+    exists: Callable[[str], bool] | None = None,
+    max_files: int = DEFAULT_MAX_FILES,
 ) -> list[str]:
     """Every rule the shape alone cannot check. `exists` says whether a path outside the plan is
     already in the workspace (a dependency on it is fine)."""
     problems: list[str] = []
     paths = plan.file_paths()
     template = set(template_paths)
+    if len(paths) > max_files:
+        # Checking each of thousands of files would only bury this one problem.
+        return [
+            f"the plan lists {len(paths)} files; at most {max_files} are allowed: plan a smaller app."
+        ]
 
     for group, files in plan.files.items():
         for index, planned in enumerate(files):
-            problem = path_problem(planned.path)
+            problem = planned_path_problem(planned.path)
             if problem:
                 problems.append(f"files.{group}[{index}] {planned.path!r}: the path {problem}.")
             elif planned.path in template:
@@ -120,6 +132,15 @@ def semantic_problems(
                 f"named {route.component}.tsx (for example frontend/src/pages/{route.component}.tsx)."
             )
 
+    for name, spec in plan.dependencies.npm.items():
+        problem = npm_problem(name, spec)
+        if problem:
+            problems.append(f"dependencies.npm: {problem}.")
+    for name, spec in plan.dependencies.pypi.items():
+        problem = pypi_problem(name, spec)
+        if problem:
+            problems.append(f"dependencies.pypi: {problem}.")
+
     for index, endpoint in enumerate(plan.api_endpoints):
         if endpoint.method not in HTTP_METHODS:
             problems.append(f"api_endpoints[{index}]: {endpoint.method!r} is not an HTTP method.")
@@ -130,19 +151,39 @@ def semantic_problems(
     return problems
 
 
+def nesting_depth(data: Any) -> int:
+    """How deeply lists and objects nest in parsed JSON (iterative: no recursion limit)."""
+    deepest, todo = 0, [(data, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_NESTING:
+                return depth
+            children = value.values() if isinstance(value, dict) else value
+            todo.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def validate_plan(
-    data: Any, template_paths: Collection[str] = (), exists: Callable[[str], bool] | None = None
+    data: Any,
+    template_paths: Collection[str] = (),
+    exists: Callable[[str], bool] | None = None,
+    max_files: int = DEFAULT_MAX_FILES,
 ) -> Plan:
-    """A Plan from parsed JSON, or PlanValidationError listing every problem found."""
+    """A Plan from parsed JSON, or PlanValidationError listing every problem found. Blocking for
+    large plans: callers on the event loop run it in a worker thread."""
     if not isinstance(data, dict):
         raise PlanValidationError(["the plan must be a JSON object."])
+    if nesting_depth(data) > MAX_NESTING:
+        raise PlanValidationError([f"the plan nests deeper than {MAX_NESTING} levels."])
     try:
         plan = Plan.model_validate(data)
     except ValidationError as error:
         raise PlanValidationError(
             [f"{_location(e['loc'])}: {e['msg']}." for e in error.errors()]
         ) from None
-    problems = semantic_problems(plan, template_paths, exists)
+    problems = semantic_problems(plan, template_paths, exists, max_files)
     if problems:
         raise PlanValidationError(problems)
     return plan

@@ -1,0 +1,141 @@
+"""How StepForge runs generated code in Docker: the container settings every such container shares
+(preview servers and check tools alike), and the per-workspace dependency volumes.
+
+Generated code is untrusted: a container sees only the folder it serves (`frontend/` or `backend/`,
+never `.git`, `.stepforge` or `.vscode`), runs as the user's uid with every capability dropped,
+no-new-privileges, a read-only root filesystem with a tmpfs for scratch, and memory, CPU and
+process limits. Its dependencies live in a named volume of its own workspace (never shared with
+another project), owned by the user and closed to everyone else. Blocking calls (docker SDK).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import docker
+from docker.errors import APIError, NotFound
+
+from server.preview.launch import BACKEND_LOCKS, FRONTEND_LOCKS, dependency_key
+
+log = logging.getLogger(__name__)
+
+LABEL = "stepforge"
+Role = Literal["frontend", "backend"]
+INSIDE = "/workspace"
+LIMITS = {"frontend": "1g", "backend": "512m"}
+VOLUME_PREFIX = {"frontend": "stepforge-npm", "backend": "stepforge-venv"}
+
+
+def workspace_tag(root: str) -> str:
+    return hashlib.sha256(root.encode()).hexdigest()[:10]
+
+
+def role_folder(root: Path, role: Role) -> Path:
+    return root / role
+
+
+def labels(root: str, role: Role, purpose: str, **extra: str) -> dict[str, str]:
+    return {
+        f"{LABEL}.managed": "1",
+        f"{LABEL}.workspace": root,
+        f"{LABEL}.role": role,
+        f"{LABEL}.purpose": purpose,
+        **{f"{LABEL}.{key}": value for key, value in extra.items()},
+    }
+
+
+def is_ours(container_labels: dict[str, str], root: str, role: str | None = None) -> bool:
+    """Whether a container is one StepForge started for this workspace (and role): a container
+    id read from a file in the workspace is never trusted on its own."""
+    return (
+        container_labels.get(f"{LABEL}.managed") == "1"
+        and container_labels.get(f"{LABEL}.workspace") == root
+        and (role is None or container_labels.get(f"{LABEL}.role") == role)
+    )
+
+
+def run_options(
+    root: Path, role: Role, volume: str, extra_mounts: list[str], environment: dict[str, str]
+) -> dict[str, Any]:
+    """The keyword arguments of `containers.run` that every sandboxed container shares."""
+    volumes: dict[str, dict[str, str]] = {
+        str(role_folder(root, role)): {"bind": f"{INSIDE}/{role}", "mode": "rw"},
+        volume: {"bind": "/deps", "mode": "rw"},
+    }
+    for mount in extra_mounts:
+        host, _, target = mount.partition(":")
+        volumes[host] = {"bind": target, "mode": "ro"}
+    return {
+        "user": f"{os.getuid()}:{os.getgid()}",
+        "environment": {**environment, "HOME": "/tmp"},
+        "working_dir": f"{INSIDE}/{role}",
+        "volumes": volumes,
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "read_only": True,
+        "tmpfs": {"/tmp": "rw,nosuid,nodev,size=1g"},
+        "mem_limit": LIMITS[role],
+        "nano_cpus": 1_000_000_000,
+        "pids_limit": 512,
+    }
+
+
+def dependency_volume(root: Path, role: Role) -> str:
+    """The volume that holds this workspace's installed dependencies for `role`, keyed by its
+    lock file: a changed lock file gets a fresh volume, an unchanged one installs nothing."""
+    locks = FRONTEND_LOCKS if role == "frontend" else BACKEND_LOCKS
+    return f"{VOLUME_PREFIX[role]}-{workspace_tag(str(root))}-{dependency_key(root, locks)}"
+
+
+def ensure_volume(client: docker.DockerClient, root: Path, role: Role, image: str) -> str:
+    """Create the workspace's dependency volume if needed, owned by the user with mode 0700 (a
+    one-shot root container with only CHOWN and FOWNER does that); older volumes of the same
+    workspace and role are removed."""
+    name = dependency_volume(root, role)
+    try:
+        client.volumes.get(name)
+        return name
+    except NotFound:
+        pass
+    client.volumes.create(
+        name, labels=labels(str(root), role, "dependencies", uid=str(os.getuid()))
+    )
+    try:
+        client.containers.run(
+            image,
+            # The marker keeps the volume non-empty: Docker copies the image's /deps (owner and
+            # mode included) onto an empty volume at every mount, which would undo the chmod.
+            [
+                "sh",
+                "-c",
+                f"touch /deps/.stepforge-volume && chown -R {os.getuid()}:{os.getgid()} /deps "
+                "&& chmod 0700 /deps",
+            ],
+            user="0:0",
+            cap_drop=["ALL"],
+            cap_add=["CHOWN", "FOWNER"],
+            security_opt=["no-new-privileges"],
+            network_disabled=True,
+            volumes={name: {"bind": "/deps", "mode": "rw"}},
+            labels=labels(str(root), role, "volume-init"),
+            remove=True,
+        )
+    except Exception:
+        client.volumes.get(name).remove(force=True)
+        raise
+    _remove_stale_volumes(client, root, role, keep=name)
+    return name
+
+
+def _remove_stale_volumes(client: docker.DockerClient, root: Path, role: Role, keep: str) -> None:
+    for volume in client.volumes.list(filters={"label": f"{LABEL}.managed=1"}):
+        volume_labels = volume.attrs.get("Labels") or {}
+        if volume.name != keep and is_ours(volume_labels, str(root), role):
+            try:
+                volume.remove()
+            except APIError as error:  # still mounted by a running container: next time
+                log.debug("kept volume %s: %s", volume.name, error)
