@@ -22,6 +22,7 @@ PREVIEW_START = "stepforge/preview/start"
 PREVIEW_STOP = "stepforge/preview/stop"
 PREVIEW_STATUS = "stepforge/preview/status"
 PREVIEW_LOGS = "stepforge/preview/logs"
+CHECK = "stepforge/check"
 
 # Notifications, server to client.
 FILE_STATUS = "stepforge/fileStatus"
@@ -44,6 +45,7 @@ REQUESTS: dict[str, Method] = {
     PREVIEW_STOP: Method(m.PreviewStopParams, m.PreviewStopResult),
     PREVIEW_STATUS: Method(m.PreviewStatusParams, m.PreviewStatusResult),
     PREVIEW_LOGS: Method(m.PreviewLogsParams, m.PreviewLogsResult),
+    CHECK: Method(m.CheckParams, m.CheckResult),
 }
 
 NOTIFICATIONS: dict[str, type[BaseModel]] = {

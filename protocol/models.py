@@ -81,9 +81,7 @@ class FileIssue(WireModel):
 
 
 class PlanParams(WorkspaceParams):
-    request: str = Field(
-        min_length=1, max_length=10_000, description="What to build, in one line."
-    )
+    request: str = Field(min_length=1, max_length=10_000, description="What to build, in one line.")
 
 
 class PlanResult(WireModel):
@@ -137,6 +135,59 @@ class StatusResult(WireModel):
     usage: Usage = Field(default_factory=Usage)
     plan_changes: PlanChanges = Field(default_factory=PlanChanges)
     conflicts: list[ConflictInfo] = Field(default_factory=list)
+    problems: dict[str, int] = Field(
+        default_factory=dict, description="Problems of the last check, by severity."
+    )
+
+
+# --- problems (stepforge/check, and after generate) ----------------------------------------------
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Problem(WireModel):
+    """Something wrong in the generated project, where it is (1-based line and column)."""
+
+    path: str = Field(description="Relative to the workspace.")
+    line: int = Field(ge=1)
+    column: int = Field(default=1, ge=1)
+    end_line: int | None = None
+    end_column: int | None = None
+    severity: Severity = Severity.ERROR
+    code: str = Field(
+        description="What kind of problem: a tool's code (TS2339, F821) or StepForge's."
+    )
+    message: str
+    source: str = Field(
+        description="The check that found it: syntax, imports, packages, contract, "
+        "tsc, ruff, python, smoke."
+    )
+
+
+class CheckTier(WireModel):
+    """One kind of check: whether it ran, and if not, why."""
+
+    name: str
+    ran: bool
+    reason: str | None = None
+    seconds: float = 0.0
+
+
+class CheckParams(WorkspaceParams):
+    runtime: bool = Field(
+        default=False,
+        description="Also run the app: the backend's GET endpoints, every page in a browser.",
+    )
+
+
+class CheckResult(WireModel):
+    problems: list[Problem]
+    tiers: list[CheckTier]
+    counts: dict[str, int] = Field(default_factory=dict, description="error/warning counts")
+    elapsed_seconds: float = 0.0
 
 
 # --- stepforge/generate --------------------------------------------------------------------------
@@ -147,6 +198,15 @@ class GenerateParams(WorkspaceParams):
     force: bool = Field(default=False, description="Regenerate files that are already done.")
     concurrency: int | None = Field(default=None, ge=1, le=64)
     single_shot: bool = False
+    repair: bool = Field(
+        default=True, description="Check the project afterwards and regenerate broken files."
+    )
+    repair_rounds: int | None = Field(
+        default=None,
+        ge=0,
+        le=10,
+        description="Rounds of repair (default: the repairRounds setting).",
+    )
 
 
 class GenerateResult(WireModel):
@@ -156,6 +216,14 @@ class GenerateResult(WireModel):
     conflicts: list[ConflictInfo] = Field(default_factory=list)
     usage: Usage
     elapsed_seconds: float
+    problems: list[Problem] = Field(
+        default_factory=list, description="What the checks still find after repair."
+    )
+    repaired: list[str] = Field(
+        default_factory=list, description="Files regenerated to fix their problems."
+    )
+    repair_usage: Usage = Field(default_factory=Usage)
+    checks: list[CheckTier] = Field(default_factory=list)
 
 
 # --- stepforge/regenerateFile and stepforge/resolveConflict -------------------------------------

@@ -14,6 +14,8 @@ import anyio
 
 from protocol import methods
 from protocol.models import (
+    CheckParams,
+    CheckResult,
     ConflictDetailsParams,
     ConflictDetailsResult,
     FileState,
@@ -29,6 +31,7 @@ from protocol.models import (
     PreviewStartResult,
     PreviewStatusResult,
     PreviewStopResult,
+    Problem,
     RegenerateFileParams,
     RegenerateFileResult,
     ResolveConflictParams,
@@ -36,6 +39,10 @@ from protocol.models import (
     StatusResult,
     WireModel,
 )
+from protocol.plan import Plan
+from server.checks.problems import counts
+from server.checks.publisher import ProblemPublisher
+from server.checks.service import Checker, load_problems
 from server.config import Settings
 from server.errors import WorkspaceBusyError
 from server.generation.regenerate import regenerate_file
@@ -46,12 +53,14 @@ from server.planning.planner import Planner, plan_document
 from server.preview.records import Role
 from server.preview.service import PreviewService
 from server.progress import Progress
+from server.repair import Repairer
 from server.status import build_status
 from server.template import template_paths
 from server.template.install import lay_out_template, register
 from server.template.registrar import affects_registries
 from server.workspace import layout
 from server.workspace.conflicts import conflict_details, resolve_conflict
+from server.workspace.layout import PROBLEMS
 from server.workspace.session import WorkspaceSession
 from server.workspace.watcher import WorkspaceWatcher
 
@@ -59,6 +68,7 @@ log = logging.getLogger(__name__)
 
 Notify = Callable[[str, WireModel], None]
 ShowMessage = Callable[[str], None]
+PublishDiagnostics = Callable[[Path, dict[str, list[Problem]]], None]
 
 
 class StepForge:
@@ -68,6 +78,7 @@ class StepForge:
         notify: Notify | None = None,
         show_warning: ShowMessage | None = None,
         watch: bool = False,
+        publish_diagnostics: PublishDiagnostics | None = None,
     ) -> None:
         self.settings = settings
         self._notify = notify
@@ -76,11 +87,11 @@ class StepForge:
         self.llm = LLMClient(settings)
         self.planner = Planner(self.llm, settings)
         self.sessions: dict[Path, WorkspaceSession] = {}
-        self.previews = PreviewService(
-            settings, on_log=self._on_preview_log, on_warning=self.warn
-        )
+        self.previews = PreviewService(settings, on_log=self._on_preview_log, on_warning=self.warn)
         self.watchers: dict[Path, WorkspaceWatcher] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.checker = Checker(self.previews)
+        self.problems = ProblemPublisher(self.checker, publish_diagnostics)
 
     def notify(self, method: str, payload: WireModel) -> None:
         if self._notify is not None:
@@ -118,6 +129,7 @@ class StepForge:
         await self.previews.shutdown()
         for task in list(self._tasks):
             task.cancel()
+        await self.checker.aclose()
         await self.llm.aclose()
 
     # --- watching the user's edits -------------------------------------------------------------
@@ -151,6 +163,10 @@ class StepForge:
         if ".stepforge/plan.json" in paths:
             await self._plan_edited(session)
         await session.refresh(paths)
+        plan = session.current_plan
+        if plan is not None and session.job is None and session.meta.stat(PROBLEMS) is not None:
+            # A checked project: check the saved files (and what imports them) again.
+            self.start_background(lambda: self.problems.recheck(session.root, plan, paths))
 
     async def _plan_edited(self, session: WorkspaceSession) -> None:
         before = session.current_plan
@@ -174,6 +190,7 @@ class StepForge:
 
     async def plan(self, root: Path, params: PlanParams, progress: Progress) -> PlanResult:
         session = self.session(root)
+        await self.llm.prepare()
         async with session.exclusive("plan") as store:
             answer = await self.planner.make_plan(
                 params.request,
@@ -228,7 +245,11 @@ class StepForge:
         generating = session.job is not None or any(
             s == FileState.GENERATING for s in effective.values()
         )
-        return build_status(root, plan, session.plan_error, state, effective, generating)
+        status = build_status(root, plan, session.plan_error, state, effective, generating)
+        problems = await anyio.to_thread.run_sync(load_problems, root)
+        if problems is not None:
+            status.problems = {"error": 0, "warning": 0, **counts(problems)}
+        return status
 
     # --- stepforge/generate --------------------------------------------------------------------
 
@@ -236,6 +257,7 @@ class StepForge:
         self, root: Path, params: GenerateParams, progress: Progress
     ) -> GenerateResult:
         session = self.session(root)
+        await self.llm.prepare()
         async with session.exclusive("generate") as store:
             plan = await anyio.to_thread.run_sync(session.require_plan)
             registering = anyio.Lock()
@@ -263,10 +285,54 @@ class StepForge:
             result = await run.run()
             async with registering:
                 await register(session, plan)
+            await self._check_and_repair(session, plan, params, progress, result)
             await store.save()
             await session.prune_baselines()
         await self._refresh_watch(session)
         return result
+
+    async def _check_and_repair(
+        self,
+        session: WorkspaceSession,
+        plan: Plan,
+        params: GenerateParams,
+        progress: Progress,
+        result: GenerateResult,
+    ) -> None:
+        """Check the project; regenerate files with problems (unless repair is off); report what
+        remains. Only while holding the workspace lock."""
+        rounds = (
+            params.repair_rounds
+            if params.repair_rounds is not None
+            else self.settings.repair_rounds
+        )
+        repairer = Repairer(
+            session,
+            plan,
+            self.llm,
+            self.settings,
+            self.checker,
+            progress,
+            params.concurrency or self.settings.concurrency,
+        )
+        outcome = await repairer.run(rounds if params.repair else 0)
+        if outcome.repaired:
+            await register(session, plan)
+        result.problems = outcome.report.problems
+        result.repaired = sorted(outcome.repaired)
+        result.repair_usage = outcome.usage
+        result.conflicts += outcome.conflicts
+        result.checks = outcome.report.tiers
+        self.problems.publish(session.root, outcome.report.problems)
+
+    # --- stepforge/check -----------------------------------------------------------------------
+
+    async def check(self, root: Path, params: CheckParams, progress: Progress) -> CheckResult:
+        session = self.session(root)
+        plan = await anyio.to_thread.run_sync(session.load_plan)
+        report = await self.checker.check(root, plan, runtime=params.runtime, progress=progress)
+        self.problems.publish(root, report.problems)
+        return report.result()
 
     # --- stepforge/regenerateFile, resolveConflict, conflictDetails ----------------------------
 
@@ -274,6 +340,7 @@ class StepForge:
         self, root: Path, params: RegenerateFileParams, progress: Progress
     ) -> RegenerateFileResult:
         session = self.session(root)
+        await self.llm.prepare()
         async with session.exclusive("regenerate"):
             plan = await anyio.to_thread.run_sync(session.require_plan)
             result = await regenerate_file(session, plan, self.llm, self.settings, params, progress)

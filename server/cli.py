@@ -101,6 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preview.add_argument("--lines", type=int, default=200, help="log lines to show (logs)")
 
+    check = commands.add_parser(
+        "check", help="check the project (compiler, interpreter, linter, plan) and list problems"
+    )
+    _workspace_arg(check)
+    check.add_argument(
+        "--runtime",
+        action="store_true",
+        help="also run the app: its GET endpoints, and every page in a browser",
+    )
+
     images = commands.add_parser(
         "images", help="build the preview's base images offline (needs root)"
     )
@@ -128,6 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _generate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--concurrency", type=int, metavar="N", help="files generated at once (default 4)"
+    )
+    parser.add_argument(
+        "--no-repair",
+        dest="repair",
+        action="store_false",
+        help="check the project, but do not regenerate the files with problems",
+    )
+    parser.add_argument(
+        "--repair-rounds", type=int, metavar="N", help="rounds of repair (default 2)"
     )
     parser.add_argument(
         "--single-shot", action="store_true", help="ask for the whole app in one answer first"
@@ -184,7 +203,9 @@ async def cmd_status(
 
 
 def _generate_params(args: argparse.Namespace) -> dict[str, Any]:
-    params: dict[str, Any] = {"singleShot": args.single_shot}
+    params: dict[str, Any] = {"singleShot": args.single_shot, "repair": args.repair}
+    if args.repair_rounds is not None:
+        params["repairRounds"] = args.repair_rounds
     if args.concurrency is not None:
         params["concurrency"] = args.concurrency
     if getattr(args, "only", None):
@@ -195,10 +216,12 @@ def _generate_params(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def generate_exit_code(result: dict[str, Any]) -> int:
-    """0 only when every file asked for is done: failures, or files skipped because a dependency
-    failed, make it 1; a conflict (your file kept, a proposal stored) makes it 4."""
+    """0 only when every file asked for is done and no error problem remains: failures, files
+    skipped because a dependency failed, or errors the checks still find make it 1; a conflict
+    (your file kept, a proposal stored) makes it 4."""
     blocked = [s for s in result["skipped"] if not s["reason"].startswith("deleted by the user")]
-    if result["failed"] or blocked:
+    errors = [p for p in result.get("problems", []) if p.get("severity") == "error"]
+    if result["failed"] or blocked or errors:
         return EXIT_FAILED
     return EXIT_CONFLICT if result.get("conflicts") else EXIT_OK
 
@@ -264,7 +287,18 @@ async def cmd_preview(
     return result, EXIT_OK
 
 
+async def cmd_check(
+    client: DaemonClient, args: argparse.Namespace, console: Console
+) -> tuple[dict[str, Any], int]:
+    with console.progress("Checking") as progress:
+        result = await client.request(methods.CHECK, {"runtime": args.runtime}, progress)
+    console.problems(result["problems"], result["tiers"])
+    errors = [p for p in result["problems"] if p["severity"] == "error"]
+    return result, EXIT_FAILED if errors else EXIT_OK
+
+
 COMMANDS: dict[str, Command] = {
+    "check": cmd_check,
     "preview": cmd_preview,
     "plan": cmd_plan,
     "status": cmd_status,

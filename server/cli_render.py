@@ -4,6 +4,7 @@ otherwise) and human summaries on stdout. With --json only the result goes to st
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,24 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from server.client import ProgressCallback
+
+QUIET_INTERVAL = 5.0  # seconds between two "receiving" lines when stderr is a log, not a terminal
+
+
+def usage_line(usage: dict[str, Any], calls: bool = True) -> str:
+    """`1200 prompt (75% cached), 300 completion (100 reasoning) in 4 calls`."""
+    prompt = usage.get("promptTokens", 0)
+    cached = usage.get("cachedTokens", 0)
+    reasoning = usage.get("reasoningTokens", 0)
+    text = f"{prompt} prompt"
+    if cached:
+        text += f" ({100 * cached // max(prompt, 1)}% cached)"
+    text += f", {usage.get('completionTokens', 0)} completion"
+    if reasoning:
+        text += f" ({reasoning} reasoning)"
+    if calls:
+        text += f" in {usage.get('calls', 0)} calls"
+    return text
 
 
 class Console:
@@ -30,14 +49,24 @@ class Console:
     def progress(self, title: str) -> Iterator[ProgressCallback]:
         if not self.live:
             last: list[str] = []
+            receiving = [0.0]
 
             def plain(kind: str, message: str | None, percentage: int | None) -> None:
+                # A line per state change; streaming updates ("Receiving ...") at most every
+                # few seconds, so a log holds a handful of lines, not one per chunk.
+                if not message:
+                    return
+                if message.startswith("Receiving"):
+                    now = time.monotonic()
+                    if now - receiving[0] < QUIET_INTERVAL:
+                        return
+                    receiving[0] = now
                 line = (
                     f"[{percentage:3d}%] {message}"
                     if percentage is not None
                     else f"       {message}"
                 )
-                if message and line not in last:
+                if line not in last:
                     last[:] = [line]
                     print(line, file=sys.stderr, flush=True)
 
@@ -108,8 +137,7 @@ class Console:
             self.say(f"  note: {note}")
         self.say(f"Plan: {result['planPath']}")
         self.say(
-            f"Tokens: {usage.get('promptTokens', 0)} prompt, {usage.get('completionTokens', 0)} completion "
-            f"in {result.get('attempts', 1)} attempt(s)."
+            f"Tokens: {usage_line(usage, calls=False)} in {result.get('attempts', 1)} attempt(s)."
         )
 
     def status_table(self, result: dict[str, Any]) -> None:
@@ -150,10 +178,14 @@ class Console:
             )
         for conflict in result.get("conflicts", []):
             self.say(f"Conflict {conflict['conflictId']}: {conflict['path']}")
+        problems = result.get("problems")
+        if problems:
+            self.say(
+                f"Problems (last check): {problems.get('error', 0)} errors, "
+                f"{problems.get('warning', 0)} warnings (`stepforge check` lists them)."
+            )
         usage = result.get("usage", {})
-        self.say(
-            f"Tokens so far: {usage.get('promptTokens', 0)} prompt, {usage.get('completionTokens', 0)} completion, {usage.get('calls', 0)} calls."
-        )
+        self.say(f"Tokens so far: {usage_line(usage)}.")
 
     def generate_summary(self, result: dict[str, Any]) -> None:
         usage = result.get("usage", {})
@@ -170,9 +202,30 @@ class Console:
             self.say(
                 f"  conflict {conflict['path']} (resolve with conflict id {conflict['conflictId']})"
             )
+        self.say(f"Tokens: {usage_line(usage)}.")
+        if result.get("repaired"):
+            self.say(
+                f"Repaired {len(result['repaired'])} file(s): {', '.join(result['repaired'])} "
+                f"({usage_line(result.get('repairUsage', {}))})."
+            )
+        if "problems" in result:
+            self.problems(result["problems"], result.get("checks", []))
+
+    def problems(self, problems: list[dict[str, Any]], tiers: list[dict[str, Any]]) -> None:
+        """Problems as `path:line:column: severity code message [source]`, then the tiers."""
+        for item in problems:
+            self.say(
+                f"{item['path']}:{item['line']}:{item.get('column', 1)}: {item['severity']} "
+                f"{item['code']}: {item['message']} [{item['source']}]"
+            )
+        for tier in tiers:
+            if not tier.get("ran"):
+                self.say(f"  not checked: {tier['name']}: {tier.get('reason')}")
+        errors = sum(1 for p in problems if p["severity"] == "error")
         self.say(
-            f"Tokens: {usage.get('promptTokens', 0)} prompt, {usage.get('completionTokens', 0)} completion "
-            f"in {usage.get('calls', 0)} calls."
+            f"{errors} errors, {len(problems) - errors} warnings."
+            if problems
+            else "No problems found."
         )
 
     def preview_status(self, result: dict[str, Any]) -> None:

@@ -89,6 +89,10 @@ class DaemonClient:
         def log_message(params: types.LogMessageParams) -> None:
             pass  # the daemon's stderr carries the same lines
 
+        @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        def diagnostics(params: types.PublishDiagnosticsParams) -> None:
+            pass  # the results carry the problems; diagnostics are for editors
+
         for name in methods.NOTIFICATIONS:
 
             def forward(params: Any, name: str = name) -> None:

@@ -28,15 +28,15 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from protocol import methods
 from protocol.errors import ErrorCode
-from protocol.models import WireModel, WorkspaceParams
-from server import __version__
+from protocol.models import Problem, WireModel, WorkspaceParams
+from server import __version__, diagnostics
 from server.app import StepForge
 from server.config import load_settings
 from server.errors import StepForgeError
 from server.logs import add_secret
 from server.progress import NoProgress, Progress
 from server.wire import json_converter
-from server.workspace.paths import workspace_from
+from server.workspace.paths import workspace_from, workspace_path
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,22 @@ class StepForgeServer(LanguageServer):
 
     def notify_wire(self, method: str, payload: WireModel) -> None:
         self.protocol.notify(method, payload.to_wire())
+
+    def publish_problems(self, root: Path, problems: dict[str, list[Problem]]) -> None:
+        for path, found in problems.items():
+            self.text_document_publish_diagnostics(diagnostics.publication(root, path, found))
+
+    def workspace_root_of(self, uri: str) -> Path | None:
+        """The workspace a document belongs to (one StepForge knows, else the LSP root)."""
+        path = Path(workspace_path(uri))
+        known = self.app.sessions if self.app is not None else {}
+        for root in sorted(known, key=lambda r: len(str(r)), reverse=True):
+            if path == root or root in path.parents:
+                return root
+        try:
+            return self.root(None)
+        except StepForgeError:
+            return None
 
     def show_warning(self, message: str) -> None:
         self.window_show_message(
@@ -269,6 +285,9 @@ def endpoints() -> dict[str, Endpoint]:
         methods.PREVIEW_LOGS: Endpoint(
             None, lambda app, root, p, progress: app.preview_logs(root, p)
         ),
+        methods.CHECK: Endpoint(
+            "StepForge: checking", lambda app, root, p, progress: app.check(root, p, progress)
+        ),
     }
 
 
@@ -287,6 +306,7 @@ def build_server() -> StepForgeServer:
             notify=server.notify_wire,
             show_warning=server.show_warning,
             watch=settings.watch,
+            publish_diagnostics=server.publish_problems,
         )
 
     @server.feature(types.INITIALIZED)
@@ -308,6 +328,14 @@ def build_server() -> StepForgeServer:
         """Stop this session's previews, its watchers, its LLM connections."""
         if server.app is not None:
             await server.app.aclose()
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+    )
+    def code_action(params: types.CodeActionParams) -> list[types.CodeAction] | None:
+        """Offer "Regenerate to fix" for StepForge's diagnostics."""
+        return diagnostics.quick_fixes(params, server.workspace_root_of(params.text_document.uri))
 
     for method, endpoint in endpoints().items():
         handler = make_handler(server, method, endpoint)

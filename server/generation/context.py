@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server import prompts
-from server.generation.outline import outline
 from server.llm import ChatMessage, LLMContextError
 from server.llm.tokens import estimate_tokens, truncate_to_tokens
+from server.source.outline import outline
 
 # Chat formatting costs a few tokens per message on every provider.
 MESSAGE_OVERHEAD = 8
@@ -44,8 +44,9 @@ def compact_plan(plan: dict[str, Any]) -> str:
     return json.dumps(plan, separators=(",", ":"), ensure_ascii=False)
 
 
-def condensed_plan(plan: dict[str, Any]) -> str:
-    """The plan without what a single file rarely needs: features and data model details."""
+def condensed_plan_document(plan: dict[str, Any]) -> dict[str, Any]:
+    """The plan without what a single file rarely needs: features, data model details, purposes
+    and dependencies of files."""
     keep = {
         k: v for k, v in plan.items() if k in ("project_name", "files", "routes", "api_endpoints")
     }
@@ -53,7 +54,11 @@ def condensed_plan(plan: dict[str, Any]) -> str:
         g: [f if isinstance(f, str) else f.get("path") for f in fs]
         for g, fs in plan.get("files", {}).items()
     }
-    return compact_plan(keep)
+    return keep
+
+
+def condensed_plan(plan: dict[str, Any]) -> str:
+    return compact_plan(condensed_plan_document(plan))
 
 
 def _fence(path: str, text: str, kind: str) -> str:
@@ -72,14 +77,19 @@ def build_file_prompt(
     instructions: str | None = None,
     current: str | None = None,
 ) -> FilePrompt:
-    system = prompts.file_writer_system(path)
+    system = prompts.FILE_WRITER_SYSTEM
+    if "{{path}}" not in template.replace(" ", ""):
+        # An override without the target: name it last, where the shipped template does.
+        template = (
+            template.rstrip("\n") + "\n\n" + prompts.FILE_REQUEST.format(path="{{path}}") + "\n"
+        )
     values = {
         "path": path,
         "request": request,
         "plan": compact_plan(plan),
         "context": NO_CONTEXT,  # reserves its own cost; real sections are counted one by one
         "current": (
-            "The user's current version of this file (keep their changes unless the instructions "
+            f"The current version of `{path}` (keep the user's changes unless the instructions "
             f"say otherwise):\n```\n{current.rstrip()}\n```\n"
             if current is not None
             else ""

@@ -15,14 +15,19 @@ from protocol.plan import Plan
 from server import prompts
 from server.config import Settings
 from server.errors import StepForgeError
-from server.generation.context import FilePrompt, SourceFile, build_file_prompt
+from server.generation.context import (
+    FilePrompt,
+    SourceFile,
+    build_file_prompt,
+    condensed_plan_document,
+)
 from server.generation.fences import extract_code, partial_code
 from server.generation.streaming import StreamingPreview
-from server.generation.syntax import syntax_problem
 from server.llm import LLMAuthError, LLMClient, LLMError, LLMModelError
 from server.llm.client import MIN_ANSWER_TOKENS
 from server.llm.continuation import complete_whole
 from server.plan import dag
+from server.source.syntax import syntax_problem
 from server.workspace.paths import safe_join
 from server.workspace.session import WorkspaceSession
 from server.workspace.state import COMPLETE_STATES
@@ -31,6 +36,7 @@ from server.workspace.writer import WriteOutcome
 log = logging.getLogger(__name__)
 
 PACING_MARGIN = 64
+CALIBRATION_MARGIN = 1.1
 
 
 class BadAnswerError(StepForgeError):
@@ -39,6 +45,17 @@ class BadAnswerError(StepForgeError):
     def __init__(self, message: str, usage: Usage) -> None:
         super().__init__(message)
         self.usage = usage
+
+
+@dataclass(frozen=True)
+class FileAsk:
+    """How to ask for one file, beyond its plan entry."""
+
+    instructions: str | None = None  # the user's, or a repair's problems
+    show_current: bool = False  # give the file's current text (the user's edits are kept)
+    recreate: bool = False  # write it even if the user deleted it
+    also: tuple[str, ...] = ()  # more files to give in full (what it imports in fact)
+    lean: bool = False  # no outlines of other files, the plan condensed (a repair's prompt)
 
 
 @dataclass
@@ -80,7 +97,10 @@ class FileGenerator:
         if limit is not None and prompt + output > limit:
             output = min(output, max(MIN_ANSWER_TOKENS, limit // 3))
             prompt = limit - output - PACING_MARGIN
-        return prompt, output
+        # Prompts are measured with the byte estimate; what the provider reported so far says how
+        # many real tokens an estimated one is (with a margin for files unlike the ones seen).
+        real_per_estimated = self.llm.accounting.ratio * CALIBRATION_MARGIN
+        return max(1, int(prompt / real_per_estimated)), output
 
     # --- context -------------------------------------------------------------------------------
 
@@ -117,25 +137,28 @@ class FileGenerator:
         return sources
 
     async def build_prompt(
-        self, path: str, *, instructions: str | None = None, current: str | None = None
+        self, path: str, ask: FileAsk = FileAsk(), current: str | None = None
     ) -> FilePrompt:
-        direct = self.dependencies.get(path, [])
+        """The file's prompt: its dependencies (and `ask.also`) in full, outlines of the others."""
+        direct = list(dict.fromkeys([*self.dependencies.get(path, []), *ask.also]))
+        direct = [p for p in direct if p != path]
         written = [p for p in self._written() if p != path and p not in direct]
-        others = self._others_order(path, written)
+        others = [] if ask.lean else self._others_order(path, written)
         request = self.session.store.state.request or ""
         budget = self.prompt_budget
+        plan = self._plan_document if not ask.lean else condensed_plan_document(self._plan_document)
 
         def build() -> FilePrompt:
             # Reading files and outlining them (tree-sitter) is work for a thread, not the loop.
             return build_file_prompt(
                 template=self._template,
                 path=path,
-                plan=self._plan_document,
+                plan=plan,
                 request=request,
                 budget=budget,
                 direct=self._read_sources(direct),
                 others=self._read_sources(others),
-                instructions=instructions,
+                instructions=ask.instructions,
                 current=current,
             )
 
@@ -221,23 +244,16 @@ class FileGenerator:
             self.session.store.add_usage(flight.path, usage)
             await self.session.transition(flight.path, FileState.PENDING, reason)
 
-    async def generate(
-        self,
-        path: str,
-        *,
-        instructions: str | None = None,
-        recreate: bool = False,
-        show_current: bool = False,
-    ) -> FileResult:
+    async def generate(self, path: str, ask: FileAsk = FileAsk()) -> FileResult:
         """Generate `path` with one answer (continued while cut off). Raises BadAnswerError (worth
         asking again), LLM errors or cancellation; the file then leaves `generating`, its partial
         writes undone."""
         current = None
-        if show_current:
+        if ask.show_current:
             data = await anyio.to_thread.run_sync(self.session.read, path)
             current = data.decode("utf-8", "replace") if data is not None else None
-        prompt = await self.build_prompt(path, instructions=instructions, current=current)
-        flight = await self.begin(path, recreate=recreate)
+        prompt = await self.build_prompt(path, ask, current)
+        flight = await self.begin(path, recreate=ask.recreate)
         usage = Usage()
         try:
             completion = await complete_whole(
@@ -256,11 +272,8 @@ class FileGenerator:
     async def generate_with_retries(
         self,
         path: str,
-        *,
+        ask: FileAsk = FileAsk(),
         on_attempt: Callable[[int], None] | None = None,
-        instructions: str | None = None,
-        recreate: bool = False,
-        show_current: bool = False,
     ) -> FileResult:
         """`generate`, asked again with backoff while the answer is unusable or the LLM failed (the
         result's usage counts every attempt); the last error is raised when the attempts run out. A rejected key, an unknown model or an
@@ -271,9 +284,7 @@ class FileGenerator:
             if on_attempt is not None:
                 on_attempt(attempt)
             try:
-                result = await self.generate(
-                    path, instructions=instructions, recreate=recreate, show_current=show_current
-                )
+                result = await self.generate(path, ask)
                 result.usage = spent + result.usage
                 return result
             except (LLMAuthError, LLMModelError):

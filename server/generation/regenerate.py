@@ -13,7 +13,7 @@ from protocol.models import RegenerateFileParams, RegenerateFileResult, Regenera
 from protocol.plan import Plan
 from server.config import Settings
 from server.errors import StepForgeError
-from server.generation.generator import BadAnswerError, FileGenerator
+from server.generation.generator import BadAnswerError, FileAsk, FileGenerator
 from server.llm import LLMClient, LLMError
 from server.progress import Progress
 from server.workspace.session import WorkspaceSession
@@ -79,10 +79,8 @@ async def regenerate_file(
     try:
         result = await generator.generate_with_retries(
             path,
+            FileAsk(instructions=params.instructions, recreate=params.force, show_current=exists),
             on_attempt=on_attempt,
-            instructions=params.instructions,
-            recreate=params.force,
-            show_current=exists,
         )
     except (BadAnswerError, LLMError) as error:
         raise StepForgeError(

@@ -20,7 +20,13 @@ from server import prompts
 from server.config import Settings
 from server.errors import ConfigurationError, StepForgeError, UnsafePathError
 from server.generation.context import compact_plan
-from server.generation.generator import BadAnswerError, FileGenerator, FileResult, InFlight
+from server.generation.generator import (
+    BadAnswerError,
+    FileAsk,
+    FileGenerator,
+    FileResult,
+    InFlight,
+)
 from server.generation.xmlstream import FileBlockParser, FileEnded, FileStarted, FileText
 from server.llm import ChatMessage, LLMAuthError, LLMClient, LLMError, LLMModelError
 from server.llm.client import MIN_ANSWER_TOKENS
@@ -123,7 +129,7 @@ class GenerationRun:
         await anyio.to_thread.run_sync(self._refresh_derived_states)
         targets = self._targets()
         self._total = len(targets)
-        self.llm.pacer.set_max_concurrency(self.options.concurrency)
+        self.llm.set_concurrency(self.options.concurrency)
         self.progress.report(
             f"{len(targets)} files to generate" if targets else "Nothing to generate", 0
         )
@@ -207,7 +213,7 @@ class GenerationRun:
         try:
             result = await self.generator.generate_with_retries(
                 path,
-                recreate=self.options.force,
+                FileAsk(recreate=self.options.force),
                 on_attempt=lambda _: self.progress.report(f"Generating {path}", self._percentage()),
             )
         except FATAL_ERRORS:
@@ -306,7 +312,10 @@ class GenerationRun:
 
         try:
             completion = await self.llm.complete(
-                messages, max_tokens=max(MIN_ANSWER_TOKENS, max_tokens), on_text=on_text
+                messages,
+                max_tokens=max(MIN_ANSWER_TOKENS, max_tokens),
+                purpose="file",
+                on_text=on_text,
             )
             self.tally.usage = self.tally.usage + completion.usage
             self.session.store.add_usage(None, completion.usage)

@@ -395,7 +395,8 @@ class LLMClient:
                 async with stream:
                     self.pacer.observe(stream.response.headers)
                     completion = await self._read(stream, call.on_text)
-            except _StreamError:
+            except (_StreamError, httpx.TransportError):
+                # (Once a stream has begun, httpx's errors arrive unwrapped by the SDK.)
                 if self._streams > 1 and self.settings.provider == "openai-compatible":
                     # Broken off while another stream ran: this server serves one at a time.
                     self.traits.serve_one_stream_at_a_time()
@@ -548,14 +549,15 @@ class LLMClient:
                 f"The model's answer was not valid JSON ({_error_message(error)})."
             )
         attempts = self.settings.llm_retries + 1
-        if isinstance(error, _StreamError) and self.traits.one_stream_at_a_time:
+        broken_off = isinstance(error, _StreamError | httpx.TransportError)
+        if broken_off and self.traits.one_stream_at_a_time:
             return LLMUnavailableError(
                 f"{self._endpoint()} broke off its answer {attempts} times, even with one request "
                 "at a time: the server stopped streaming mid-answer (it may have crashed, run out "
                 "of memory or context, or been restarted). Check the server's log; a smaller "
                 "STEPFORGE_MAX_OUTPUT_TOKENS or STEPFORGE_CONTEXT_WINDOW may help."
             )
-        if isinstance(error, _StreamError):
+        if broken_off:
             return LLMUnavailableError(
                 f"{self._endpoint()} broke off its answer {attempts} times (last: {error}): the "
                 "connection or the server is unstable; check it, then try again."

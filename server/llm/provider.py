@@ -44,7 +44,9 @@ class ProviderTraits:
         if FORMATS.index(self.response_format) <= index:
             self.response_format = following
             self.notes.append(f"response_format {refused} refused ({why}); using {following}")
-            log.info("the provider refused response_format %s (%s); using %s", refused, why, following)
+            log.info(
+                "the provider refused response_format %s (%s); using %s", refused, why, following
+            )
         return following
 
     def serve_one_stream_at_a_time(self) -> None:

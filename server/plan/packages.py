@@ -24,7 +24,7 @@ def npm_problem(name: str, spec: str) -> str | None:
     if len(name) > MAX_NAME or not _NPM_NAME.match(name):
         return f"{name!r} is not an npm package name"
     if not _NPM_RANGE.match(spec) or spec.strip().startswith("-"):
-        return f"{name}@{spec!r} is not a version range (use e.g. \"^2.12.0\")"
+        return f'{name}@{spec!r} is not a version range (use e.g. "^2.12.0")'
     return None
 
 
@@ -34,7 +34,7 @@ def pypi_problem(name: str, spec: str) -> str | None:
     try:
         SpecifierSet(spec)
     except InvalidSpecifier:
-        return f"{name}{spec!r} is not a version specifier (use e.g. \">=0.0.16\")"
+        return f'{name}{spec!r} is not a version specifier (use e.g. ">=0.0.16")'
     return None
 
 

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 
@@ -24,6 +25,12 @@ from server.workspace.meta import MetaFiles
 log = logging.getLogger(__name__)
 
 PLAN_OUTPUT_TOKENS = 8192
+
+
+def plan_response_format() -> dict[str, Any]:
+    """The `json_schema` response format of a plan: the pydantic model's own JSON Schema (not
+    strict: a plan may carry more than the model names, and validation stays the judge)."""
+    return {"name": "stepforge_plan", "schema": Plan.model_json_schema(), "strict": False}
 
 
 @dataclass
@@ -77,7 +84,8 @@ class Planner:
                     messages,
                     max_tokens=min(PLAN_OUTPUT_TOKENS, self.settings.max_output_tokens),
                     continuations=self.settings.continuations,
-                    json_mode=True,
+                    json_schema=plan_response_format(),
+                    purpose="plan",
                     on_text=received,
                 )
             except LLMBadOutputError as error:

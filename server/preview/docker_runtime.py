@@ -29,21 +29,16 @@ log = logging.getLogger(__name__)
 LABEL = sandbox.LABEL
 FRONTEND_INSIDE, BACKEND_INSIDE = 5173, 8000
 
-FRONTEND_SCRIPT = """set -e
-if [ ! -f /deps/.installed ]; then
-  cp package.json /deps/ && { [ ! -f package-lock.json ] || cp package-lock.json /deps/; }
-  (cd /deps && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi)
-  touch /deps/.installed
-fi
-exec /deps/node_modules/.bin/vite --host 0.0.0.0 --port 5173 --strictPort
-"""
-BACKEND_SCRIPT = """set -e
-if [ ! -f /deps/.installed ]; then
-  uv venv -q /deps/venv && uv pip install -q --python /deps/venv/bin/python -r requirements.txt
-  touch /deps/.installed
-fi
-exec /deps/venv/bin/python -m uvicorn main:app --host 0.0.0.0 --port 8000 --reload
-"""
+FRONTEND_SCRIPT = (
+    "set -e\n"
+    + sandbox.INSTALL["frontend"]
+    + "exec /deps/node_modules/.bin/vite --host 0.0.0.0 --port 5173 --strictPort\n"
+)
+BACKEND_SCRIPT = (
+    "set -e\n"
+    + sandbox.INSTALL["backend"]
+    + "exec /deps/venv/bin/python -m uvicorn main:app --host 0.0.0.0 --port 8000 --reload\n"
+)
 
 
 class DockerRuntime:
@@ -112,14 +107,10 @@ class DockerRuntime:
         volume = sandbox.ensure_volume(client, spec.root, role, self.images[role])
         if role == "frontend":
             script, inside, outside = FRONTEND_SCRIPT, FRONTEND_INSIDE, spec.frontend_port
-            env = {
-                **spec.frontend_env(),
-                "STEPFORGE_VITE_CACHE_DIR": "/tmp/.vite",
-                "npm_config_cache": "/tmp/.npm",
-            }
+            env = {**spec.frontend_env(), "STEPFORGE_VITE_CACHE_DIR": "/tmp/.vite"}
         else:
             script, inside, outside = BACKEND_SCRIPT, BACKEND_INSIDE, spec.backend_port
-            env = {**spec.backend_env(), "UV_CACHE_DIR": "/tmp/uv-cache"}
+            env = spec.backend_env()
         return client.containers.run(
             self.images[role],
             ["sh", "-c", script],
@@ -209,9 +200,13 @@ class DockerRuntime:
         """Remove managed containers whose owner died without stopping them (not detached ones);
         returns their workspaces."""
         try:
-            containers = self.client().containers.list(
-                all=True, filters={"label": [f"{LABEL}.managed=1", f"{LABEL}.purpose=preview"]}
-            )
+            containers = [
+                container
+                for container in self.client().containers.list(
+                    all=True, filters={"label": f"{LABEL}.managed=1"}
+                )
+                if container.labels.get(f"{LABEL}.purpose", "preview") in ("preview", "checks")
+            ]
         except DockerException:
             return []
         reaped = []
@@ -221,7 +216,11 @@ class DockerRuntime:
                 continue
             try:
                 container.remove(force=True)
-                reaped.append(labels.get(f"{LABEL}.workspace", container.name))
             except NotFound:
-                pass
+                continue
+            if labels.get(f"{LABEL}.purpose", "preview") == "preview":
+                reaped.append(labels.get(f"{LABEL}.workspace", container.name))
+        removed = sandbox.remove_abandoned_volumes(self.client())
+        if removed:
+            log.info("removed %d dependency volume(s) of deleted workspaces", len(removed))
         return reaped

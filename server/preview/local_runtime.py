@@ -86,6 +86,56 @@ def _marked_for(identity: str, workspace: str) -> bool:
     return f"{MARKER}={workspace}".encode() in environ
 
 
+def install_frontend(root: Path, env: dict[str, str]) -> None:
+    """`npm ci` in frontend/ once per lock file (the preview and the checks share it)."""
+    frontend = root / "frontend"
+    marker = frontend / "node_modules" / f".stepforge-{dependency_key(root, FRONTEND_LOCKS)}"
+    if marker.exists():
+        return
+    command = [
+        "npm",
+        "ci" if (frontend / "package-lock.json").exists() else "install",
+        "--no-audit",
+        "--no-fund",
+    ]
+    _run_logged(command, frontend, root, "frontend", env, "npm install of the frontend")
+    marker.touch()
+
+
+def install_backend(root: Path, env: dict[str, str]) -> Path:
+    """The backend's venv with its requirements, once per lock file; its python."""
+    venv = local_venv(root)
+    python = venv / "bin" / "python"
+    if (venv / ".installed").exists():
+        return python
+    _run_logged(
+        [_uv(), "venv", "--clear", "-q", "--python", sys.executable, str(venv)],
+        root,
+        root,
+        "backend",
+        env,
+        "creating the backend's venv",
+    )
+    _run_logged(
+        [_uv(), "pip", "install", "-q", "--python", str(python), "-r", "requirements.txt"],
+        root / "backend",
+        root,
+        "backend",
+        env,
+        "installing the backend's requirements",
+    )
+    (venv / ".installed").touch()
+    return python
+
+
+def host_environment(root: Path) -> dict[str, str]:
+    """The environment of what runs for a workspace on this machine: no StepForge or Groq
+    variables (the API key stays with the daemon), the workspace marker."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GROQ_", "STEPFORGE_"))}
+    env[MARKER] = str(root)
+    return env
+
+
 class LocalRuntime:
     name: RuntimeName = "local"
 
@@ -97,60 +147,15 @@ class LocalRuntime:
             return "Node.js and npm are not installed (the local runtime needs Node 20.19 or newer)"
         return None
 
-    # --- dependencies ----------------------------------------------------------------------------
-
-    def _install_frontend(self, spec: LaunchSpec, env: dict[str, str]) -> None:
-        frontend = spec.root / "frontend"
-        marker = (
-            frontend / "node_modules" / f".stepforge-{dependency_key(spec.root, FRONTEND_LOCKS)}"
-        )
-        if marker.exists():
-            return
-        command = [
-            "npm",
-            "ci" if (frontend / "package-lock.json").exists() else "install",
-            "--no-audit",
-            "--no-fund",
-        ]
-        _run_logged(command, frontend, spec.root, "frontend", env, "npm install of the frontend")
-        marker.touch()
-
-    def _install_backend(self, spec: LaunchSpec, env: dict[str, str]) -> Path:
-        venv = local_venv(spec.root)
-        python = venv / "bin" / "python"
-        if (venv / ".installed").exists():
-            return python
-        _run_logged(
-            [_uv(), "venv", "-q", "--python", sys.executable, str(venv)],
-            spec.root,
-            spec.root,
-            "backend",
-            env,
-            "creating the backend's venv",
-        )
-        _run_logged(
-            [_uv(), "pip", "install", "-q", "--python", str(python), "-r", "requirements.txt"],
-            spec.root / "backend",
-            spec.root,
-            "backend",
-            env,
-            "installing the backend's requirements",
-        )
-        (venv / ".installed").touch()
-        return python
-
     # --- start and stop --------------------------------------------------------------------------
 
     def start(self, spec: LaunchSpec) -> dict[str, str]:
         MetaFiles(spec.root).ensure_dir(LOGS)
-        base_env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("GROQ_", "STEPFORGE_"))
-        }
-        base_env[MARKER] = str(spec.root)
+        base_env = host_environment(spec.root)
         frontend_env = {**base_env, **spec.frontend_env()}
         backend_env = {**base_env, **spec.backend_env()}
-        self._install_frontend(spec, frontend_env)
-        python = self._install_backend(spec, backend_env)
+        install_frontend(spec.root, frontend_env)
+        python = install_backend(spec.root, backend_env)
 
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -227,8 +232,7 @@ class LocalRuntime:
 
     def alive(self, record: PreviewRecord) -> dict[str, bool]:
         return {
-            role: role in record.processes
-            and _marked_for(record.processes[role], record.workspace)
+            role: role in record.processes and _marked_for(record.processes[role], record.workspace)
             for role in ("frontend", "backend")
         }
 

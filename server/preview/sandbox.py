@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 LABEL = "stepforge"
 Role = Literal["frontend", "backend"]
+ROLES: tuple[Role, Role] = ("frontend", "backend")
 INSIDE = "/workspace"
 LIMITS = {"frontend": "1g", "backend": "512m"}
 VOLUME_PREFIX = {"frontend": "stepforge-npm", "backend": "stepforge-venv"}
@@ -58,12 +59,51 @@ def is_ours(container_labels: dict[str, str], root: str, role: str | None = None
     )
 
 
+# Installs the role's dependencies into /deps once (from the folder's lock file); both the preview
+# servers and the check tools run it before anything else.
+# One command per line under `set -e`: a failure in an `a && b` list (but its last command) would
+# not stop the script, and a half-done install would be marked done.
+INSTALL = {
+    "frontend": """if [ ! -f /deps/.installed ]; then
+  cp package.json /deps/
+  rm -f /deps/package-lock.json
+  if [ -f package-lock.json ]; then cp package-lock.json /deps/; fi
+  cd /deps
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+  touch /deps/.installed
+  cd - >/dev/null
+fi
+""",
+    "backend": """if [ ! -f /deps/.installed ]; then
+  uv venv --clear -q /deps/venv
+  uv pip install -q --python /deps/venv/bin/python -r requirements.txt
+  touch /deps/.installed
+fi
+""",
+}
+TOOL_ENV = {
+    "frontend": {"npm_config_cache": "/tmp/.npm"},
+    "backend": {"UV_CACHE_DIR": "/tmp/uv-cache"},
+}
+
+
 def run_options(
-    root: Path, role: Role, volume: str, extra_mounts: list[str], environment: dict[str, str]
+    root: Path,
+    role: Role,
+    volume: str,
+    extra_mounts: list[str],
+    environment: dict[str, str],
+    *,
+    writable: bool = True,
 ) -> dict[str, Any]:
-    """The keyword arguments of `containers.run` that every sandboxed container shares."""
+    """The keyword arguments of `containers.run` that every sandboxed container shares. The
+    preview's servers may write their folder (Vite's timestamps, Python's caches); the check
+    tools only read it."""
     volumes: dict[str, dict[str, str]] = {
-        str(role_folder(root, role)): {"bind": f"{INSIDE}/{role}", "mode": "rw"},
+        str(role_folder(root, role)): {
+            "bind": f"{INSIDE}/{role}",
+            "mode": "rw" if writable else "ro",
+        },
         volume: {"bind": "/deps", "mode": "rw"},
     }
     for mount in extra_mounts:
@@ -71,7 +111,7 @@ def run_options(
         volumes[host] = {"bind": target, "mode": "ro"}
     return {
         "user": f"{os.getuid()}:{os.getgid()}",
-        "environment": {**environment, "HOME": "/tmp"},
+        "environment": {**TOOL_ENV[role], **environment, "HOME": "/tmp"},
         "working_dir": f"{INSIDE}/{role}",
         "volumes": volumes,
         "cap_drop": ["ALL"],
@@ -139,3 +179,18 @@ def _remove_stale_volumes(client: docker.DockerClient, root: Path, role: Role, k
                 volume.remove()
             except APIError as error:  # still mounted by a running container: next time
                 log.debug("kept volume %s: %s", volume.name, error)
+
+
+def remove_abandoned_volumes(client: docker.DockerClient) -> list[str]:
+    """Remove the dependency volumes of workspaces that no longer exist (a deleted project's
+    packages would otherwise stay on disk for good); returns their names."""
+    removed = []
+    for volume in client.volumes.list(filters={"label": f"{LABEL}.managed=1"}):
+        workspace = (volume.attrs.get("Labels") or {}).get(f"{LABEL}.workspace")
+        if workspace and not Path(workspace).is_dir():
+            try:
+                volume.remove()
+                removed.append(volume.name)
+            except APIError as error:  # still mounted somewhere
+                log.debug("kept volume %s: %s", volume.name, error)
+    return removed

@@ -109,7 +109,7 @@ class PreviewService:
 
     # --- runtime choice --------------------------------------------------------------------------
 
-    async def _choose(self, requested: RuntimeName | None) -> tuple[Runtime, str]:
+    async def choose_runtime(self, requested: RuntimeName | None) -> tuple[Runtime, str]:
         configured = self.settings.preview_runtime
         name = requested or (None if configured == "auto" else configured)
         if name is not None:
@@ -160,7 +160,7 @@ class PreviewService:
                     )
             await self._stop_record(record)
 
-        runtime, why = await self._choose(params.runtime)
+        runtime, why = await self.choose_runtime(params.runtime)
         reserved = await anyio.to_thread.run_sync(self.index.reserved_ports, str(root))
         remembered = (record.frontend_port, record.backend_port) if record else None
         frontend_port, backend_port = await anyio.to_thread.run_sync(
@@ -325,9 +325,7 @@ class PreviewService:
     async def shutdown(self) -> None:
         """The editor session ends: stop the previews it started (not detached ones)."""
         for workspace in list(self._attached):
-            record = await anyio.to_thread.run_sync(
-                read_workspace_record, Path(workspace)
-            )
+            record = await anyio.to_thread.run_sync(read_workspace_record, Path(workspace))
             if record is not None and record.running and not record.detached:
                 await self._stop_record(record)
 

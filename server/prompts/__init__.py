@@ -30,11 +30,14 @@ CONTINUE = (
 )
 
 
-def file_writer_system(path: str) -> str:
-    return (
-        "You are StepForge's file writer. You write the complete content of one file of the "
-        f"project: `{path}`. You answer with that file's content in one fenced code block."
-    )
+# The same for every file: what differs between two file prompts comes last, so that providers
+# that cache prompt prefixes (Groq) serve the shared part from their cache.
+FILE_WRITER_SYSTEM = (
+    "You are StepForge's file writer. You write the complete content of one file of a planned "
+    "web app, the file named at the end of the request. You answer with that file's content in "
+    "one fenced code block."
+)
+FILE_REQUEST = "Write the file `{path}`."
 
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")

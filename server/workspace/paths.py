@@ -34,14 +34,18 @@ def safe_join(root: Path, relative: str) -> Path:
     return target
 
 
+def workspace_path(value: str) -> str:
+    """A path from a path or a file:// URI (not checked)."""
+    return unquote(urlparse(value).path) if value.startswith("file:") else value
+
+
 def workspace_from(value: str | None) -> Path:
     """A workspace folder from a path or a file:// URI; it must exist."""
     if not value:
         raise WorkspaceError(
             "No workspace: open a folder in the editor, or pass workspace (a folder path)."
         )
-    if value.startswith("file:"):
-        value = unquote(urlparse(value).path)
+    value = workspace_path(value)
     path = Path(os.path.expanduser(value))
     if not path.is_absolute():
         raise WorkspaceError(f"The workspace {value!r} must be an absolute path or a file:// URI.")

@@ -108,12 +108,12 @@ class WorkspaceSession:
         self._plan_key = key
         try:
             data = json.loads((self.meta.read(layout.PLAN) or b"").decode("utf-8"))
-            self._plan = validate_plan(
-                data, template_paths(), self.exists, self.max_planned_files
-            )
+            self._plan = validate_plan(data, template_paths(), self.exists, self.max_planned_files)
             self.plan_error = None
         except UnicodeDecodeError as error:
-            self.plan_error = f"{self.plan_path} is not UTF-8 text ({error.reason} at byte {error.start})"
+            self.plan_error = (
+                f"{self.plan_path} is not UTF-8 text ({error.reason} at byte {error.start})"
+            )
         except json.JSONDecodeError as error:
             self.plan_error = f"{self.plan_path} is not valid JSON: {error}"
         except RecursionError:

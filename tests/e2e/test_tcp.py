@@ -10,6 +10,7 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -113,9 +114,8 @@ def tcp_daemon(fake_groq: FakeGroq) -> Iterator[tuple[int, subprocess.Popen[byte
             break
         except OSError:
             if daemon.poll() is not None:
-                raise AssertionError(daemon.stderr.read().decode() if daemon.stderr else "")
-            import time
-
+                message = daemon.stderr.read().decode() if daemon.stderr else ""
+                raise AssertionError(message) from None
             time.sleep(0.1)
     yield port, daemon
     daemon.kill()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ from tests.fake_groq.server import ChatRequest, Reply
 
 FIXTURE_DIR = Path(__file__).with_name("fixture_app")
 
-_FILE_PATH = re.compile(r"one file of the project: `([^`]+)`")
 _FENCE_LANG = {".py": "python", ".ts": "ts", ".tsx": "tsx", ".json": "json", ".css": "css"}
 
 
@@ -171,9 +169,8 @@ class AppResponder:
             return json.dumps(self.app.plan, indent=2)
         if "StepForge's app writer" in system:
             return xml_blocks(self.app.files)
-        match = _FILE_PATH.search(system)
-        if match:
-            path = match.group(1)
+        path = request.file_path
+        if path is not None:
             if request.partial_answer is None:
                 with self._lock:
                     self.calls_by_path[path] = self.calls_by_path.get(path, 0) + 1

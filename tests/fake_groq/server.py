@@ -8,12 +8,19 @@ responder (see `responders.py`); faults are injected per request:
 `finish_reason: "length"` cut-offs. A latency model (time to first token, tokens per second) and a
 tokens-per-minute limit with Groq's `x-ratelimit-*` headers make it usable for benchmarks.
 
+Like Groq for gpt-oss and kimi-k2, it caches prompt prefixes: the longest common prefix with an
+earlier prompt is reported as `usage.prompt_tokens_details.cached_tokens` and not counted toward
+its tokens-per-minute limit. Its models endpoint states each model's context window and output
+limit. It can also act like other servers: refuse `response_format` types (with 400, or llama.cpp's
+500), honour only `max_tokens`, and break off a stream when a second one starts (llama.cpp).
+
 Fake tokens are 4 characters each; the server and its tests agree on that, nothing else relies on it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -24,6 +31,13 @@ from typing import Any, Literal
 
 CHARS_PER_TOKEN = 4
 CONTINUE_PREFIX = "Your answer was cut off."
+_FILE_PATH = re.compile(r"Write the file `([^`]+)`")
+
+
+def file_path_in(prompt: str) -> str | None:
+    """The file a file-writer prompt asks for (named last, by StepForge's prompt layout)."""
+    found = _FILE_PATH.findall(prompt)
+    return found[-1] if found and "StepForge's file writer" in prompt else None
 
 
 def fake_tokens(text: str) -> int:
@@ -47,6 +61,19 @@ class ChatRequest:
     def max_tokens(self) -> int | None:
         value = self.body.get("max_completion_tokens") or self.body.get("max_tokens")
         return int(value) if value else None
+
+    @property
+    def file_path(self) -> str | None:
+        return file_path_in(self.system + "\n" + self.first_user)
+
+    @property
+    def system(self) -> str:
+        return next((str(m["content"]) for m in self.messages if m.get("role") == "system"), "")
+
+    @property
+    def response_format(self) -> str | None:
+        value = self.body.get("response_format")
+        return value.get("type") if isinstance(value, dict) else None
 
     @property
     def stream(self) -> bool:
@@ -126,6 +153,12 @@ class Served:
     prompt: str
     started: float
     finished: float = 0.0
+    cached_tokens: int = 0
+    body: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def file_path(self) -> str | None:
+        return file_path_in(self.prompt)
 
 
 class TokenWindow:
@@ -174,6 +207,15 @@ class FakeGroq:
     responder: Responder
     api_key: str | None = "gsk-test-key"
     models: set[str] = field(default_factory=lambda: {"openai/gpt-oss-120b", "test-model"})
+    # model -> (context window, max completion tokens) on the models endpoint
+    model_limits: dict[str, tuple[int, int]] = field(
+        default_factory=lambda: {"openai/gpt-oss-120b": (131072, 65536)}
+    )
+    prompt_cache: bool = True  # for models named gpt-oss or kimi-k2, as Groq does
+    refuse_formats: dict[str, int] = field(default_factory=dict)  # response_format type -> status
+    only_max_tokens: bool = False  # ignore max_completion_tokens (llama.cpp's server)
+    one_stream_at_a_time: bool = False  # a new stream breaks off the one in flight (llama.cpp)
+    reasoning_tokens: int = 0  # reported as completion_tokens_details.reasoning_tokens
     latency: Latency = field(default_factory=Latency)
     tpm_limit: int | None = None
     tpm_window_seconds: float = 60.0
@@ -189,6 +231,8 @@ class FakeGroq:
         self._thread: threading.Thread | None = None
         self.in_flight = 0
         self.max_in_flight = 0
+        self._prompts: list[str] = []
+        self._streaming: list[threading.Event] = []  # one per open stream: set = break it off
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -262,6 +306,21 @@ class FakeGroq:
                 if (status is None or s.status == status) and (fault is None or s.fault == fault)
             )
 
+    def cached_prefix_tokens(self, request: ChatRequest) -> int:
+        """Tokens of the longest prefix this prompt shares with an earlier one (then remembered)."""
+        prompt = request.prompt
+        cached = 0
+        model = request.model
+        if self.prompt_cache and ("gpt-oss" in model or "kimi-k2" in model):
+            with self._lock:
+                best = max(
+                    (_common_prefix(earlier, prompt) for earlier in self._prompts), default=0
+                )
+            cached = best // CHARS_PER_TOKEN
+        with self._lock:
+            self._prompts.append(prompt)
+        return cached
+
     def _enter(self) -> None:
         with self._lock:
             self.in_flight += 1
@@ -270,6 +329,14 @@ class FakeGroq:
     def _leave(self) -> None:
         with self._lock:
             self.in_flight -= 1
+
+
+def _common_prefix(a: str, b: str) -> int:
+    limit = min(len(a), len(b))
+    index = 0
+    while index < limit and a[index] == b[index]:
+        index += 1
+    return index
 
 
 def _chunk(
@@ -336,13 +403,24 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- routes --------------------------------------------------------------------------------
 
+    def _model_entry(self, model: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"id": model, "object": "model", "owned_by": "fake"}
+        if model in self.fake.model_limits:
+            window, output = self.fake.model_limits[model]
+            entry.update(context_window=window, max_completion_tokens=output)
+        return entry
+
     def do_GET(self) -> None:
-        if self.path.rstrip("/") in ("/openai/v1/models", "/v1/models"):
-            models = [
-                {"id": m, "object": "model", "context_window": 131072}
-                for m in sorted(self.fake.models)
-            ]
+        path = self.path.rstrip("/")
+        if path in ("/openai/v1/models", "/v1/models"):
+            models = [self._model_entry(m) for m in sorted(self.fake.models)]
             self._send_json(200, {"object": "list", "data": models})
+        elif path.startswith("/openai/v1/models/") or path.startswith("/v1/models/"):
+            model = path.split("/models/", 1)[1]
+            if model in self.fake.models:
+                self._send_json(200, self._model_entry(model))
+            else:
+                self._error(404, f"The model `{model}` does not exist", "model_not_found")
         else:
             self._error(404, f"no route {self.path}", "not_found")
 
@@ -372,6 +450,7 @@ class _Handler(BaseHTTPRequestHandler):
             max_tokens=request.max_tokens,
             prompt=request.prompt,
             started=time.monotonic(),
+            body=request.body,
         )
         fake._record(served)
 
@@ -395,6 +474,18 @@ class _Handler(BaseHTTPRequestHandler):
                 "model_not_found",
             )
             return
+        refused = fake.refuse_formats.get(request.response_format or "")
+        if refused is not None:
+            if refused >= 500:  # llama.cpp: a bare internal error
+                served.status, served.finished = refused, time.monotonic()
+                self._send_json(refused, {"detail": "Internal Server Error"})
+            else:
+                refuse(
+                    refused,
+                    f"response_format `{request.response_format}` is not supported with this model",
+                    "invalid_request_error",
+                )
+            return
         fault = fake._take_fault(request)
         if fault is not None and fault.kind in ("429", "500", "503", "401", "413", "json_invalid"):
             status = {"json_invalid": 400}.get(
@@ -412,9 +503,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
         reply = fake.responder(request)
+        served.cached_tokens = fake.cached_prefix_tokens(request)
         # Continuations answer with what follows the part already said.
         text, finish = reply.text, reply.finish_reason
-        budget = request.max_tokens
+        budget = (
+            (int(request.body["max_tokens"]) if request.body.get("max_tokens") else None)
+            if fake.only_max_tokens
+            else request.max_tokens
+        )
         if budget is not None and fake_tokens(text) > budget:
             text, finish = text[: budget * CHARS_PER_TOKEN], "length"
         if fault is not None and fault.kind == "length":
@@ -431,7 +527,8 @@ class _Handler(BaseHTTPRequestHandler):
                     fake._window.headers(),
                 )
                 return
-            needed = served.prompt_tokens + fake_tokens(text)
+            # Cached prompt tokens do not count toward the limit (as on Groq).
+            needed = served.prompt_tokens - served.cached_tokens + fake_tokens(text)
             wait = fake._window.take(needed)
             if wait is not None:
                 refuse(
@@ -451,12 +548,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream(request, text, finish, served, fault, rate_headers)
         served.finished = time.monotonic()
 
-    def _usage(self, served: Served) -> dict[str, int]:
-        return {
+    def _usage(self, served: Served) -> dict[str, Any]:
+        usage: dict[str, Any] = {
             "prompt_tokens": served.prompt_tokens,
             "completion_tokens": served.completion_tokens,
             "total_tokens": served.prompt_tokens + served.completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": served.cached_tokens},
         }
+        if self.fake.reasoning_tokens:
+            usage["completion_tokens_details"] = {"reasoning_tokens": self.fake.reasoning_tokens}
+        return usage
 
     def _send_whole(
         self, request: ChatRequest, text: str, finish: str, served: Served, headers: dict[str, str]
@@ -494,6 +595,29 @@ class _Handler(BaseHTTPRequestHandler):
         fault: Fault | None,
         headers: dict[str, str],
     ) -> None:
+        broken = threading.Event()
+        if self.fake.one_stream_at_a_time:
+            with self.fake._lock:
+                for other in self.fake._streaming:
+                    other.set()  # llama.cpp: the newcomer breaks off the stream in flight
+                self.fake._streaming.append(broken)
+        try:
+            self._stream_body(request, text, finish, served, fault, headers, broken)
+        finally:
+            with self.fake._lock:
+                if broken in self.fake._streaming:
+                    self.fake._streaming.remove(broken)
+
+    def _stream_body(
+        self,
+        request: ChatRequest,
+        text: str,
+        finish: str,
+        served: Served,
+        fault: Fault | None,
+        headers: dict[str, str],
+        broken: threading.Event,
+    ) -> None:
         latency = self.fake.latency
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
@@ -512,6 +636,10 @@ class _Handler(BaseHTTPRequestHandler):
             else max(1, int(len(pieces) * fault.fraction))
         )
         for index, piece in enumerate(pieces):
+            if broken.is_set():
+                served.fault = "broken_off"
+                self._abort_connection()
+                return
             if index == cut_at:
                 assert fault is not None
                 served.fault = fault.kind

@@ -1,8 +1,8 @@
 import pytest
 
 from server.generation.fences import extract_code, partial_code
-from server.generation.outline import outline
-from server.generation.syntax import syntax_problem
+from server.source.outline import outline
+from server.source.syntax import syntax_problem
 
 
 @pytest.mark.parametrize(

@@ -9,13 +9,13 @@ from server.config import load_settings
 from server.errors import ConfigurationError
 from server.llm import LLMAuthError, LLMClient, LLMContextError, LLMModelError, LLMUnavailableError
 from server.llm.continuation import TruncatedAnswerError, complete_whole, stitch
-from server.prompts import file_writer_system
+from server.prompts import FILE_REQUEST, FILE_WRITER_SYSTEM
 from tests.fake_groq import AppResponder, FakeGroq, ScriptedApp, fenced
 
 PATH = "backend/models/task.py"
 MESSAGES = [
-    {"role": "system", "content": file_writer_system(PATH)},
-    {"role": "user", "content": "write it"},
+    {"role": "system", "content": FILE_WRITER_SYSTEM},
+    {"role": "user", "content": FILE_REQUEST.format(path=PATH)},
 ]
 EXPECTED = fenced(PATH, ScriptedApp.fixture().files[PATH])
 

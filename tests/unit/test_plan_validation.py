@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from server.plan.paths import RESERVED_DIRS, path_problem
 from server.plan.validation import PlanValidationError, component_file, validate_plan
 from server.template import template_paths
-from server.plan.paths import RESERVED_DIRS, path_problem
 from tests.fake_groq import ScriptedApp
 
 

@@ -2,6 +2,7 @@
 
 import os
 
+import import_styles  # noqa: F401  (first: both `models.x` and `backend.models.x` imports work)
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 

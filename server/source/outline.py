@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 
 from tree_sitter import Node
 
-from server.generation.syntax import parse_ts, ts_kind
+from server.source.syntax import parse_ts, ts_kind
 
 MAX_TYPE_TEXT = 1200  # interfaces and type aliases are shown whole up to this many characters
 _BODY_TYPES = {"statement_block", "class_body"}

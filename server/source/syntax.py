@@ -48,26 +48,39 @@ def _first_error(node: Node) -> Node | None:
     return node
 
 
-def syntax_problem(path: str, content: str) -> str | None:
-    """Why `content` does not parse as the kind of file `path` names, or None."""
+def syntax_error(path: str, content: str) -> tuple[int, int, str] | None:
+    """Where and why `content` does not parse as the kind of file `path` names (line and column
+    1-based), or None."""
     suffix = PurePosixPath(path).suffix
     if suffix == ".py":
         try:
             compile(content, path, "exec", dont_inherit=True)
         except SyntaxError as error:
-            return f"Python syntax error at line {error.lineno}: {error.msg}"
+            return error.lineno or 1, error.offset or 1, f"Python syntax error: {error.msg}"
+        except ValueError as error:  # null bytes
+            return 1, 1, f"Python syntax error: {error}"
         return None
     if suffix == ".json":
         try:
             json.loads(content)
         except json.JSONDecodeError as error:
-            return f"invalid JSON at line {error.lineno}: {error.msg}"
+            return error.lineno, error.colno, f"invalid JSON: {error.msg}"
         return None
     if ts_kind(path):
         root = parse_ts(path, content.encode("utf-8"))
         error_node = _first_error(root)
         if error_node is not None:
-            line = error_node.start_point[0] + 1
+            line, column = error_node.start_point[0] + 1, error_node.start_point[1] + 1
             what = f"missing {error_node.type}" if error_node.is_missing else "unexpected text"
-            return f"TypeScript syntax error at line {line}: {what}"
+            return line, column, f"TypeScript syntax error: {what}"
     return None
+
+
+def syntax_problem(path: str, content: str) -> str | None:
+    """Why `content` does not parse as the kind of file `path` names, or None."""
+    found = syntax_error(path, content)
+    if found is None:
+        return None
+    line, _, message = found
+    kind, _, detail = message.partition(": ")
+    return f"{kind} at line {line}: {detail}"

@@ -1,0 +1,144 @@
+"""The repair loop: check, regenerate the files with error problems, check again, for at most
+`rounds` rounds. Only files with problems are asked again; a file whose problems did not change
+after it was asked is not asked again; files the user changed are merged (a conflict is left to
+the user, never clobbered); files that are not StepForge's (the template's, deleted ones, open
+conflicts) are reported, not regenerated."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+
+from protocol.models import ConflictInfo, FileState, Usage
+from protocol.plan import Plan
+from server.checks.problems import by_file, errors
+from server.checks.service import Checker, CheckReport
+from server.config import Settings
+from server.generation.generator import BadAnswerError, FileAsk, FileGenerator
+from server.llm import LLMAuthError, LLMClient, LLMError, LLMModelError
+from server.progress import Progress
+from server.repair.instructions import imported_files, problem_signature, repair_instructions
+from server.workspace.session import WorkspaceSession
+from server.workspace.writer import WriteOutcome
+
+log = logging.getLogger(__name__)
+
+REPAIRABLE_STATES = frozenset({FileState.DONE, FileState.USER_MODIFIED, FileState.FAILED})
+
+
+@dataclass
+class RepairOutcome:
+    report: CheckReport
+    repaired: list[str] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    conflicts: list[ConflictInfo] = field(default_factory=list)
+    rounds: int = 0
+
+
+class Repairer:
+    def __init__(
+        self,
+        session: WorkspaceSession,
+        plan: Plan,
+        llm: LLMClient,
+        settings: Settings,
+        checker: Checker,
+        progress: Progress,
+        concurrency: int,
+    ) -> None:
+        self.session = session
+        self.plan = plan
+        self.generator = FileGenerator(session, plan, llm, settings)
+        self.checker = checker
+        self.progress = progress
+        self.concurrency = concurrency
+
+    @property
+    def root(self) -> Path:
+        return self.session.root
+
+    def _repairable(self, path: str) -> bool:
+        record = self.session.store.state.files.get(path)
+        return (
+            path in self.plan.file_paths()
+            and record is not None
+            and record.state in REPAIRABLE_STATES
+        )
+
+    async def run(self, rounds: int) -> RepairOutcome:
+        """Only while holding the workspace lock."""
+        self.progress.report("Checking the generated project", 92)
+        outcome = RepairOutcome(await self.checker.check(self.root, self.plan))
+        asked: dict[str, frozenset[tuple[str, str]]] = {}
+        for number in range(1, rounds + 1):
+            broken = by_file(errors(outcome.report.problems))
+            chosen = {
+                path: problems
+                for path, problems in broken.items()
+                if self._repairable(path) and asked.get(path) != problem_signature(problems)
+            }
+            if not chosen:
+                break
+            outcome.rounds = number
+            self.progress.report(
+                f"Repair round {number}/{rounds}: regenerating {len(chosen)} file(s) with problems",
+                93,
+            )
+            project = outcome.report.project
+            assert project is not None
+            limiter = anyio.CapacityLimiter(self.concurrency)
+            async with anyio.create_task_group() as group:
+                for path, problems in sorted(chosen.items()):
+                    asked[path] = problem_signature(problems)
+                    group.start_soon(
+                        self._repair_one,
+                        path,
+                        repair_instructions(project, path, problems),
+                        imported_files(project, path),
+                        limiter,
+                        outcome,
+                    )
+            self.progress.report(f"Checking again after repair round {number}", 96)
+            outcome.report = await self.checker.check(self.root, self.plan)
+        return outcome
+
+    async def _repair_one(
+        self,
+        path: str,
+        instructions: str,
+        context: list[str],
+        limiter: anyio.CapacityLimiter,
+        outcome: RepairOutcome,
+    ) -> None:
+        async with limiter:
+            try:
+                result = await self.generator.generate_with_retries(
+                    path,
+                    FileAsk(
+                        instructions=instructions,
+                        show_current=True,
+                        also=tuple(context),
+                        lean=True,
+                    ),
+                )
+            except (LLMAuthError, LLMModelError):
+                raise
+            except (BadAnswerError, LLMError) as error:
+                outcome.usage = outcome.usage + getattr(error, "usage", Usage())
+                log.warning("repair of %s failed: %s", path, error.message)
+                await self.session.settle(path, f"repair failed: {error.message}")
+                return
+            except OSError as error:
+                log.warning("repair of %s could not write: %s", path, error)
+                return
+        outcome.usage = outcome.usage + result.usage
+        if result.outcome is WriteOutcome.CONFLICT and result.conflict_id:
+            outcome.conflicts.append(
+                ConflictInfo(conflict_id=result.conflict_id, path=path, created=time.time())
+            )
+        elif result.outcome in (WriteOutcome.WRITTEN, WriteOutcome.MERGED):
+            outcome.repaired.append(path)
