@@ -57,6 +57,7 @@ from server.repair import Repairer
 from server.status import build_status
 from server.template import template_paths
 from server.template.install import lay_out_template, register
+from server.template.packages import add_plan_packages
 from server.template.registrar import affects_registries
 from server.workspace import layout
 from server.workspace.conflicts import conflict_details, resolve_conflict
@@ -163,9 +164,14 @@ class StepForge:
         if ".stepforge/plan.json" in paths:
             await self._plan_edited(session)
         await session.refresh(paths)
+        if session.job is None:  # a job of this daemon checks again when it ends
+            self._recheck_after_job(session, paths)
+
+    def _recheck_after_job(self, session: WorkspaceSession, paths: set[str]) -> None:
+        """A checked project whose files changed (a save, a regeneration): check it again, so
+        the editor's diagnostics follow."""
         plan = session.current_plan
-        if plan is not None and session.job is None and session.meta.stat(PROBLEMS) is not None:
-            # A checked project: check the saved files (and what imports them) again.
+        if plan is not None and session.meta.stat(PROBLEMS) is not None:
             self.start_background(lambda: self.problems.recheck(session.root, plan, paths))
 
     async def _plan_edited(self, session: WorkspaceSession) -> None:
@@ -182,6 +188,7 @@ class StepForge:
         try:
             async with session.exclusive("register"):
                 await register(session, plan)
+                await add_plan_packages(session, plan)
         except WorkspaceBusyError:
             log.info("a job holds %s: the routes are registered when it ends", session.root)
         await self._refresh_watch(session)
@@ -218,6 +225,7 @@ class StepForge:
             progress.report("Laying out the template and registering routes", 95)
             notes = await lay_out_template(session)
             notes += (await register(session, plan)).notes
+            notes += await add_plan_packages(session, plan)
             await store.save()
         await self._refresh_watch(session)
         return PlanResult(
@@ -347,6 +355,7 @@ class StepForge:
             if affects_registries(plan, result.path):
                 await register(session, plan)
             await session.prune_baselines()
+        self._recheck_after_job(session, {result.path})
         return result
 
     async def resolve_conflict(
@@ -356,7 +365,8 @@ class StepForge:
         async with session.exclusive("resolve"):
             result = await resolve_conflict(session, params)
             await session.prune_baselines()
-            return result
+        self._recheck_after_job(session, {result.path})
+        return result
 
     async def conflict_details(
         self, root: Path, params: ConflictDetailsParams

@@ -126,7 +126,18 @@ class Project:
         if top in sys.stdlib_module_names or top == "__future__":
             return True
         project = PYPI_IMPORT_NAMES.get(top, normalize_pypi(top))
-        return project in self.python_packages
+        if project in self.python_packages:
+            return True
+        # `slugify` from python-slugify, `yaml` from pyyaml, `jose` from python-jose.
+        return normalize_pypi(top) in {_bare(name) for name in self.python_packages}
+
+
+def _bare(project: str) -> str:
+    for prefix in ("python-", "py"):
+        if project.startswith(prefix) and len(project) > len(prefix) + 1:
+            project = project[len(prefix) :]
+            break
+    return project.removesuffix("-python")
 
 
 def _walk(root: Path, folder: str) -> dict[str, str]:

@@ -58,11 +58,13 @@ class ProblemPublisher:
         with anyio.CancelScope() as scope:
             self._pending[root] = scope
             await anyio.sleep(DEBOUNCE)
+            log.info("checking %s again after changes to %s", root, ", ".join(sorted(changed)))
             last = await anyio.to_thread.run_sync(load_problems, root) or []
             quick = await self.checker.check(root, plan, tools=False)
             kept = [p for p in last if p.source in TOOL_SOURCES]
             self.publish(root, sort_problems([*quick.problems, *kept]))
             full = await self.checker.check(root, plan)
             self.publish(root, full.problems)
+            log.info("%s checked again: %d problem(s)", root, len(full.problems))
         if self._pending.get(root) is scope:
             del self._pending[root]

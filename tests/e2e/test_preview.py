@@ -258,7 +258,9 @@ async def test_stop_touches_only_what_stepforge_started(fake_groq, workspace):
     try:
         for runtime in ("docker", "local"):
             preview.write_text(json.dumps({**record, "runtime": runtime}))
-            done = run_cli("preview", "stop", "--workspace", str(workspace), env=daemon_env(fake_groq))
+            done = run_cli(
+                "preview", "stop", "--workspace", str(workspace), env=daemon_env(fake_groq)
+            )
             assert done.returncode == 0, done.stderr
             bystander.reload()
             assert bystander.status == "running"

@@ -69,9 +69,7 @@ def test_a_symlinked_baselines_folder_is_refused_and_nothing_outside_is_deleted(
     assert untouched(outside) and sorted(p.name for p in outside.iterdir()) == [".bashrc", "ab"]
 
 
-def test_a_symlinked_lock_is_refused_and_its_target_never_truncated(
-    fake_groq, workspace, outside
-):
+def test_a_symlinked_lock_is_refused_and_its_target_never_truncated(fake_groq, workspace, outside):
     plan_with_cli(fake_groq, workspace)
     lock = workspace / ".stepforge" / "lock"
     lock.unlink(missing_ok=True)
