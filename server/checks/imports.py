@@ -29,7 +29,7 @@ def ts_problems(project: Project, path: str) -> list[Problem]:
         if specifier.startswith((".", "/")):
             found += _relative_ts(project, path, imported)
             continue
-        package = npm_package_of(specifier)
+        package = specifier if specifier.startswith(NODE_BUILTIN) else npm_package_of(specifier)
         if package is None or package in project.npm_packages:
             continue
         if specifier.startswith(NODE_BUILTIN):

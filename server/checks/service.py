@@ -177,14 +177,22 @@ class Checker:
 
 
 STATIC_SOURCES = frozenset({"syntax", "imports", "packages", "contract"})
+TOOL_SOURCES = frozenset({"tsc", "ruff", "python"})
+
+
+def _rank(source: str) -> int:
+    return 0 if source in STATIC_SOURCES else 1 if source in TOOL_SOURCES else 2
 
 
 def without_echoes(problems: list[Problem]) -> list[Problem]:
-    """The tools' reports of what a static check already named on the same line (tsc's TS2305
-    for a missing export, the interpreter's ImportError for a missing name) are echoes: one
-    defect, one problem."""
-    named = {(p.path, p.line) for p in problems if p.source in STATIC_SOURCES}
-    return [p for p in problems if p.source in STATIC_SOURCES or (p.path, p.line) not in named]
+    """A later tier's report of what an earlier one already named on the same line (tsc's TS2305
+    for a missing export, the interpreter's ImportError for a missing name, the smoke test's
+    crash for an import error) is an echo: one defect, one problem."""
+    best: dict[tuple[str, int], int] = {}
+    for item in problems:
+        key = (item.path, item.line)
+        best[key] = min(best.get(key, 3), _rank(item.source))
+    return [p for p in problems if _rank(p.source) == best[(p.path, p.line)]]
 
 
 def save_report(root: Path, report: CheckReport) -> None:

@@ -45,6 +45,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SETTLE_MS = 1500
+NETWORK_ERRORS = ("Failed to load resource", "CORS policy", "net::ERR_")
 # `File "/workspace/backend/routers/x.py", line 12, in <module>` (docker or local paths)
 _PY_FRAME = re.compile(r'File "(?P<file>[^"]+/backend/(?P<path>[^"]+\.py))", line (?P<line>\d+)')
 # `http://127.0.0.1:3002/src/pages/Tasks.tsx?t=17:12:5`
@@ -64,7 +65,7 @@ def crash_problems(log_lines: list[str]) -> list[Problem]:
     """The backend's traceback in its log: a problem at its deepest backend frame."""
     place: tuple[str, int] | None = None
     last_error = ""
-    for line in log_lines:
+    for line in (re.sub(r"^\[(frontend|backend)\] ", "", raw) for raw in log_lines):
         frame = _PY_FRAME.search(line)
         if frame:
             place = ("backend/" + frame.group("path"), int(frame.group("line")))
@@ -186,8 +187,9 @@ def _collect_uncaught(into: list[str]) -> Callable[[Error], None]:
 
 def _collect_console(into: list[str]) -> Callable[[ConsoleMessage], None]:
     def collect(message: ConsoleMessage) -> None:
-        # A failed fetch shows as "Failed to load resource": the contract check names those.
-        if message.type == "error" and "Failed to load resource" not in message.text:
+        # A failed request shows as a network error ("Failed to load resource", a CORS refusal of
+        # a 500 without CORS headers): the endpoint checks name those on the backend's file.
+        if message.type == "error" and not any(mark in message.text for mark in NETWORK_ERRORS):
             into.append(message.text)
 
     return collect

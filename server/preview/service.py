@@ -65,6 +65,22 @@ class Runtime(Protocol):
     ) -> None: ...
 
 
+def backend_log_crashed(lines: list[str]) -> bool:
+    """A traceback after the last successful start, ended by its exception line."""
+    started = max(
+        (i for i, line in enumerate(lines) if "Application startup complete" in line), default=-1
+    )
+    traceback = max(
+        (i for i, line in enumerate(lines) if "Traceback (most recent call last)" in line),
+        default=-1,
+    )
+    if traceback <= started:
+        return False
+    return any(
+        line and not line.startswith((" ", "\t", "Traceback")) for line in lines[traceback + 1 :]
+    )
+
+
 class PreviewError(StepForgeError):
     code = ErrorCode.PREVIEW_FAILED
 
@@ -227,12 +243,15 @@ class PreviewService:
                     return
                 alive = await anyio.to_thread.run_sync(runtime.alive, record)
                 dead = [role for role, up in alive.items() if not up]
-                if dead or time.monotonic() > deadline:
+                crashed = not backend and await self._backend_crashed(record, runtime)
+                if dead or crashed or time.monotonic() > deadline:
                     lines = await anyio.to_thread.run_sync(runtime.tail, record, 30)
                     shown = "\n".join(f"[{role}] {line}" for role, line in lines) or "(no output)"
                     what = (
                         f"the {' and '.join(dead)} server exited"
                         if dead
+                        else "the backend crashed while importing the app"
+                        if crashed
                         else f"no answer within {self.settings.preview_timeout:.0f} s"
                         f" (frontend {'ok' if frontend else 'down'}, backend {'ok' if backend else 'down'})"
                     )
@@ -249,6 +268,13 @@ class PreviewService:
                     60 if frontend or backend else 40,
                 )
                 await anyio.sleep(0.3)
+
+    async def _backend_crashed(self, record: PreviewRecord, runtime: Runtime) -> bool:
+        """Whether the backend's log ends in a traceback: `uvicorn --reload` keeps its reloader
+        alive after the app fails to import, so the process alone does not tell."""
+        lines = await anyio.to_thread.run_sync(runtime.tail, record, 200)
+        backend = [line for role, line in lines if role == "backend"]
+        return backend_log_crashed(backend)
 
     # --- logs ------------------------------------------------------------------------------------
 

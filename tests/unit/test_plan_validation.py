@@ -132,3 +132,93 @@ def test_the_message_lists_every_problem(plan_data):
     assert "must start with '/'" in caught.value.message
     assert "Nope" in caught.value.message
     assert json.dumps(caught.value.data)  # problems travel as JSON-RPC error data
+
+
+# --- what an LLM's plan may not name ------------------------------------------------------------
+
+from protocol.plan import Plan  # noqa: E402
+from server.plan.dag import find_cycle  # noqa: E402
+from server.plan.paths import planned_path_problem  # noqa: E402
+from server.plan.validation import semantic_problems  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [
+        (".vscode/settings.json", "outside frontend/src/ and backend/"),
+        (".github/workflows/ci.yml", "outside frontend/src/ and backend/"),
+        ("frontend/vite.config.ts", "outside frontend/src/ and backend/"),
+        ("frontend/src/.env", "hidden segment"),
+        ("backend/.npmrc", "hidden segment"),
+        ("backend/sitecustomize.py", "Python runs on its own"),
+        ("backend/usercustomize.py", "Python runs on its own"),
+        ("backend/evil.pth", "Python runs on its own"),
+        ("backend/tests/conftest.py", "Python runs on its own"),
+        ("frontend/src/" + "a" * 120 + ".ts", "segment of 123 characters"),
+        ("frontend/src/" + "/".join(["abcdefghij"] * 25) + ".ts", "characters long"),
+        ("frontend/src/pages/CON.tsx", "Windows reserves"),
+        ("frontend/src/pages/aux", "Windows reserves"),
+        ("frontend/src/pages/a:b.tsx", "characters file systems refuse"),
+        ("frontend/src/pages/x.", "ending in a dot"),
+        ("backend/user-profile.py", "'user_profile'"),
+        ("backend/class/x.py", "identifier"),
+    ],
+)
+def test_planned_paths_are_confined(path, why):
+    problem = planned_path_problem(path)
+    assert problem is not None and why in problem
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["frontend/src/pages/Home.tsx", "backend/models/user_profile.py", "backend/data/seed.json"],
+)
+def test_ordinary_planned_paths_pass(path):
+    assert planned_path_problem(path) is None
+
+
+def test_a_huge_plan_is_refused_with_one_problem():
+    paths = [f"frontend/src/m{i}.ts" for i in range(10_000)]
+    plan = Plan.model_validate(
+        {"files": {"frontend": paths}, "implementation_order": [{"step": 1, "files": paths}]}
+    )
+    assert semantic_problems(plan) == [
+        "the plan lists 10000 files; at most 300 are allowed: plan a smaller app."
+    ]
+
+
+def test_a_long_dependency_chain_is_walked_without_recursion():
+    chain = {f"f{i}": [f"f{i + 1}"] for i in range(50_000)}
+    chain["f50000"] = []
+    assert find_cycle(chain) is None
+    chain["f50000"] = ["f0"]
+    cycle = find_cycle(chain)
+    assert cycle is not None and cycle[0] == cycle[-1] and len(cycle) == 50_002
+
+
+def test_plan_dependencies_are_names_and_ranges_only():
+    base = {
+        "files": {"frontend": ["frontend/src/a.ts"]},
+        "implementation_order": [{"step": 1, "files": ["frontend/src/a.ts"]}],
+    }
+    good = Plan.model_validate(
+        {
+            **base,
+            "dependencies": {
+                "npm": {"recharts": "^2.12.0", "@scope/pkg": "~1"},
+                "pypi": {"sqlmodel": ">=0.0.16"},
+            },
+        }
+    )
+    assert semantic_problems(good) == []
+    bad = Plan.model_validate(
+        {
+            **base,
+            "dependencies": {
+                "npm": {"evil": "git+https://example.com/x.git", "UPPER": "1"},
+                "pypi": {"requests": "@ https://example.com/r.whl"},
+            },
+        }
+    )
+    problems = semantic_problems(bad)
+    assert len(problems) == 3 and all("dependencies." in p for p in problems)
