@@ -23,6 +23,9 @@ PREVIEW_STOP = "stepforge/preview/stop"
 PREVIEW_STATUS = "stepforge/preview/status"
 PREVIEW_LOGS = "stepforge/preview/logs"
 CHECK = "stepforge/check"
+CHANGE = "stepforge/change"
+HISTORY = "stepforge/history"
+UNDO = "stepforge/undo"
 
 # Notifications, server to client.
 FILE_STATUS = "stepforge/fileStatus"
@@ -46,6 +49,9 @@ REQUESTS: dict[str, Method] = {
     PREVIEW_STATUS: Method(m.PreviewStatusParams, m.PreviewStatusResult),
     PREVIEW_LOGS: Method(m.PreviewLogsParams, m.PreviewLogsResult),
     CHECK: Method(m.CheckParams, m.CheckResult),
+    CHANGE: Method(m.ChangeParams, m.ChangeResult),
+    HISTORY: Method(m.HistoryParams, m.HistoryResult),
+    UNDO: Method(m.UndoParams, m.UndoResult),
 }
 
 NOTIFICATIONS: dict[str, type[BaseModel]] = {

@@ -211,6 +211,9 @@ class GenerateParams(WorkspaceParams):
 
 class GenerateResult(WireModel):
     written: list[str]
+    merged: list[str] = Field(
+        default_factory=list, description="Written files merged with the user's edits."
+    )
     failed: list[FileIssue]
     skipped: list[FileIssue]
     conflicts: list[ConflictInfo] = Field(default_factory=list)
@@ -275,6 +278,69 @@ class ConflictDetailsResult(WireModel):
     mine: str
     generated: str
     base: str
+
+
+# --- stepforge/change, stepforge/history, stepforge/undo -----------------------------------------
+
+
+class ChangeParams(WorkspaceParams):
+    request: str = Field(
+        min_length=1, max_length=10_000, description='What to change, e.g. "add a favorites page".'
+    )
+    dry_run: bool = Field(default=False, description="Return the delta and change nothing.")
+    repair: bool = True
+    repair_rounds: int | None = Field(default=None, ge=0, le=10)
+    concurrency: int | None = Field(default=None, ge=1, le=64)
+
+
+class ChangeResult(WireModel):
+    delta: dict[str, Any] = Field(description="The plan delta (as the LLM gave it, validated).")
+    dry_run: bool = False
+    history_id: int | None = None
+    written: list[str] = Field(default_factory=list)
+    merged: list[str] = Field(default_factory=list)
+    conflicts: list[ConflictInfo] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    kept: list[FileIssue] = Field(
+        default_factory=list, description="Files to remove that you edited: kept, not removed."
+    )
+    failed: list[FileIssue] = Field(default_factory=list)
+    skipped: list[FileIssue] = Field(default_factory=list)
+    problems: list[Problem] = Field(default_factory=list)
+    repaired: list[str] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    repair_usage: Usage = Field(default_factory=Usage)
+    elapsed_seconds: float = 0.0
+
+
+class HistoryParams(WorkspaceParams):
+    pass
+
+
+class HistoryEntry(WireModel):
+    id: int
+    request: str
+    summary: str
+    time: float
+    status: Literal["applying", "applied", "undone"]
+    files: dict[str, str] = Field(description="path -> added, modified or removed")
+
+
+class HistoryResult(WireModel):
+    entries: list[HistoryEntry]
+
+
+class UndoParams(WorkspaceParams):
+    pass
+
+
+class UndoResult(WireModel):
+    id: int
+    reverted: list[str]
+    kept: list[FileIssue] = Field(
+        default_factory=list, description="Files you edited since the change: not touched."
+    )
+    message: str
 
 
 # --- preview -------------------------------------------------------------------------------------

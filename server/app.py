@@ -14,6 +14,8 @@ import anyio
 
 from protocol import methods
 from protocol.models import (
+    ChangeParams,
+    ChangeResult,
     CheckParams,
     CheckResult,
     ConflictDetailsParams,
@@ -22,6 +24,7 @@ from protocol.models import (
     FileStatusNotification,
     GenerateParams,
     GenerateResult,
+    HistoryResult,
     PlanParams,
     PlanResult,
     PreviewLogNotification,
@@ -37,9 +40,11 @@ from protocol.models import (
     ResolveConflictParams,
     ResolveConflictResult,
     StatusResult,
+    UndoResult,
     WireModel,
 )
 from protocol.plan import Plan
+from server.change.service import ChangeService
 from server.checks.problems import counts
 from server.checks.publisher import ProblemPublisher
 from server.checks.service import Checker, load_problems
@@ -53,7 +58,7 @@ from server.planning.planner import Planner, plan_document
 from server.preview.records import Role
 from server.preview.service import PreviewService
 from server.progress import Progress
-from server.repair import Repairer
+from server.repair import check_and_repair
 from server.status import build_status
 from server.template import template_paths
 from server.template.install import lay_out_template, register
@@ -93,6 +98,7 @@ class StepForge:
         self._tasks: set[asyncio.Task[None]] = set()
         self.checker = Checker(self.previews)
         self.problems = ProblemPublisher(self.checker, publish_diagnostics)
+        self.changes = ChangeService(self.llm, settings, self.checker, self.problems)
 
     def notify(self, method: str, payload: WireModel) -> None:
         if self._notify is not None:
@@ -207,9 +213,9 @@ class StepForge:
                 exists=session.exists,
             )
             name = store.state.project_name or project_name(
-                answer.plan.project_name, params.request
+                answer.value.project_name, params.request
             )
-            plan = answer.plan.model_copy(update={"project_name": name})
+            plan = answer.value.model_copy(update={"project_name": name})
             progress.report("Writing .stepforge/plan.json", 90)
             meta = session.meta
             previous = await anyio.to_thread.run_sync(meta.read, layout.PLAN)
@@ -294,6 +300,7 @@ class StepForge:
             async with registering:
                 await register(session, plan)
             await self._check_and_repair(session, plan, params, progress, result)
+            await self.changes.finish_interrupted(session)
             await store.save()
             await session.prune_baselines()
         await self._refresh_watch(session)
@@ -308,30 +315,45 @@ class StepForge:
         result: GenerateResult,
     ) -> None:
         """Check the project; regenerate files with problems (unless repair is off); report what
-        remains. Only while holding the workspace lock."""
+        remains, in the result and in the editor. Only while holding the workspace lock."""
         rounds = (
             params.repair_rounds
             if params.repair_rounds is not None
             else self.settings.repair_rounds
         )
-        repairer = Repairer(
+        outcome = await check_and_repair(
             session,
             plan,
             self.llm,
             self.settings,
             self.checker,
             progress,
-            params.concurrency or self.settings.concurrency,
+            rounds=rounds if params.repair else 0,
+            concurrency=params.concurrency or self.settings.concurrency,
         )
-        outcome = await repairer.run(rounds if params.repair else 0)
-        if outcome.repaired:
-            await register(session, plan)
         result.problems = outcome.report.problems
         result.repaired = sorted(outcome.repaired)
         result.repair_usage = outcome.usage
         result.conflicts += outcome.conflicts
         result.checks = outcome.report.tiers
         self.problems.publish(session.root, outcome.report.problems)
+
+    # --- stepforge/change, history, undo -------------------------------------------------------
+
+    async def change(self, root: Path, params: ChangeParams, progress: Progress) -> ChangeResult:
+        session = self.session(root)
+        result = await self.changes.change(session, params, progress)
+        await self._refresh_watch(session)
+        return result
+
+    async def history(self, root: Path) -> HistoryResult:
+        return await self.changes.history(self.session(root))
+
+    async def undo(self, root: Path) -> UndoResult:
+        session = self.session(root)
+        result = await self.changes.undo(session)
+        self._recheck_after_job(session, set(result.reverted))
+        return result
 
     # --- stepforge/check -----------------------------------------------------------------------
 

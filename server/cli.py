@@ -101,6 +101,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preview.add_argument("--lines", type=int, default=200, help="log lines to show (logs)")
 
+    change = commands.add_parser(
+        "change", help='change the app with a request ("add a favorites page"), keeping your edits'
+    )
+    change.add_argument("request", help="what to change")
+    _workspace_arg(change)
+    change.add_argument(
+        "--dry-run", action="store_true", help="show the plan delta and change nothing"
+    )
+    _generate_args(change, single_shot=False)
+
+    history = commands.add_parser("history", help="the changes applied to the app")
+    _workspace_arg(history)
+
+    undo = commands.add_parser(
+        "undo", help="revert the last change (files you edited since are left alone)"
+    )
+    _workspace_arg(undo)
+
     check = commands.add_parser(
         "check", help="check the project (compiler, interpreter, linter, plan) and list problems"
     )
@@ -135,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _generate_args(parser: argparse.ArgumentParser) -> None:
+def _generate_args(parser: argparse.ArgumentParser, single_shot: bool = True) -> None:
     parser.add_argument(
         "--concurrency", type=int, metavar="N", help="files generated at once (default 4)"
     )
@@ -148,9 +166,10 @@ def _generate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--repair-rounds", type=int, metavar="N", help="rounds of repair (default 2)"
     )
-    parser.add_argument(
-        "--single-shot", action="store_true", help="ask for the whole app in one answer first"
-    )
+    if single_shot:
+        parser.add_argument(
+            "--single-shot", action="store_true", help="ask for the whole app in one answer first"
+        )
 
 
 def _tcp_address(value: str) -> tuple[str, int]:
@@ -203,7 +222,9 @@ async def cmd_status(
 
 
 def _generate_params(args: argparse.Namespace) -> dict[str, Any]:
-    params: dict[str, Any] = {"singleShot": args.single_shot, "repair": args.repair}
+    params: dict[str, Any] = {"repair": args.repair}
+    if getattr(args, "single_shot", False):
+        params["singleShot"] = True
     if args.repair_rounds is not None:
         params["repairRounds"] = args.repair_rounds
     if args.concurrency is not None:
@@ -287,6 +308,36 @@ async def cmd_preview(
     return result, EXIT_OK
 
 
+async def cmd_change(
+    client: DaemonClient, args: argparse.Namespace, console: Console
+) -> tuple[dict[str, Any], int]:
+    params = {**_generate_params(args), "request": args.request, "dryRun": args.dry_run}
+    with console.progress("Changing") as progress:
+        result = await client.request(methods.CHANGE, params, progress)
+    console.change_summary(result)
+    if args.dry_run:
+        return result, EXIT_OK
+    return result, generate_exit_code(result)
+
+
+async def cmd_history(
+    client: DaemonClient, args: argparse.Namespace, console: Console
+) -> tuple[dict[str, Any], int]:
+    result = await client.request(methods.HISTORY, {})
+    console.history(result["entries"])
+    return result, EXIT_OK
+
+
+async def cmd_undo(
+    client: DaemonClient, args: argparse.Namespace, console: Console
+) -> tuple[dict[str, Any], int]:
+    result = await client.request(methods.UNDO, {})
+    console.say(result["message"])
+    for issue in result.get("kept", []):
+        console.say(f"  kept {issue['path']}: {issue['reason']}")
+    return result, EXIT_OK
+
+
 async def cmd_check(
     client: DaemonClient, args: argparse.Namespace, console: Console
 ) -> tuple[dict[str, Any], int]:
@@ -299,6 +350,9 @@ async def cmd_check(
 
 COMMANDS: dict[str, Command] = {
     "check": cmd_check,
+    "change": cmd_change,
+    "history": cmd_history,
+    "undo": cmd_undo,
     "preview": cmd_preview,
     "plan": cmd_plan,
     "status": cmd_status,

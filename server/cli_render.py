@@ -211,6 +211,42 @@ class Console:
         if "problems" in result:
             self.problems(result["problems"], result.get("checks", []))
 
+    def change_summary(self, result: dict[str, Any]) -> None:
+        delta = result["delta"]
+        self.say(f"Change: {delta.get('summary') or '(no summary)'}")
+        for key, verb in (("add_files", "add"), ("modify_files", "modify")):
+            for item in delta.get(key, []):
+                detail = item.get("change") or item.get("purpose") or ""
+                self.say(f"  {verb:<7} {item['path']}" + (f": {detail}" if detail else ""))
+        for path in delta.get("remove_files", []):
+            self.say(f"  remove  {path}")
+        for route in delta.get("add_routes", []):
+            self.say(f"  route   {route['path']} ({route.get('label', '')})")
+        for endpoint in delta.get("add_api_endpoints", []):
+            self.say(f"  api     {endpoint['method']} {endpoint['path']}")
+        if result.get("dryRun"):
+            self.say("Dry run: nothing was changed.")
+            self.say(f"Tokens: {usage_line(result.get('usage', {}))}.")
+            return
+        for path in result.get("removed", []):
+            self.say(f"  removed {path}")
+        for issue in result.get("kept", []):
+            self.say(f"  kept    {issue['path']}: {issue['reason']}")
+        self.generate_summary(
+            {**result, "written": result.get("written", []), "checks": result.get("checks", [])}
+        )
+        self.say(f"Change {result.get('historyId')} recorded (`stepforge undo` reverts it).")
+
+    def history(self, entries: list[dict[str, Any]]) -> None:
+        if not entries:
+            self.say("No changes yet.")
+        for entry in entries:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry["time"]))
+            files = ", ".join(f"{action} {path}" for path, action in entry["files"].items())
+            self.say(f"{entry['id']:>3}  {when}  {entry['status']:<8} {entry['request']}")
+            if files:
+                self.say(f"       {files}")
+
     def problems(self, problems: list[dict[str, Any]], tiers: list[dict[str, Any]]) -> None:
         """Problems as `path:line:column: severity code message [source]`, then the tiers."""
         for item in problems:

@@ -288,6 +288,12 @@ def endpoints() -> dict[str, Endpoint]:
         methods.CHECK: Endpoint(
             "StepForge: checking", lambda app, root, p, progress: app.check(root, p, progress)
         ),
+        methods.CHANGE: Endpoint(
+            "StepForge: changing the app",
+            lambda app, root, p, progress: app.change(root, p, progress),
+        ),
+        methods.HISTORY: Endpoint(None, lambda app, root, p, progress: app.history(root)),
+        methods.UNDO: Endpoint(None, lambda app, root, p, progress: app.undo(root)),
     }
 
 

@@ -54,6 +54,7 @@ class RunOptions:
 @dataclass
 class _Tally:
     written: list[str] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)
     failed: list[FileIssue] = field(default_factory=list)
     skipped: list[FileIssue] = field(default_factory=list)
     conflicts: list[ConflictInfo] = field(default_factory=list)
@@ -71,6 +72,8 @@ class _Tally:
             )
         else:
             self.written.append(result.path)
+            if result.outcome is WriteOutcome.MERGED:
+                self.merged.append(result.path)
 
 
 class GenerationRun:
@@ -146,6 +149,7 @@ class GenerationRun:
         )  # the final count, always sent
         return GenerateResult(
             written=self.tally.written,
+            merged=self.tally.merged,
             failed=self.tally.failed,
             skipped=self.tally.skipped,
             conflicts=self.tally.conflicts,
@@ -209,11 +213,21 @@ class GenerationRun:
         finally:
             done.send_nowait((path, ok))
 
+    def _ask(self, path: str) -> FileAsk:
+        """A file a change modifies carries the change's instructions (kept in the state, so a
+        killed run resumes with them) and is shown as it is now, the user's edits included."""
+        record = self.session.store.record(path)
+        if record.instructions:
+            return FileAsk(
+                instructions=record.instructions, show_current=True, recreate=self.options.force
+            )
+        return FileAsk(recreate=self.options.force)
+
     async def _with_retries(self, path: str) -> bool:
         try:
             result = await self.generator.generate_with_retries(
                 path,
-                FileAsk(recreate=self.options.force),
+                self._ask(path),
                 on_attempt=lambda _: self.progress.report(f"Generating {path}", self._percentage()),
             )
         except FATAL_ERRORS:
@@ -224,6 +238,7 @@ class GenerationRun:
         except OSError as error:  # this file's disk trouble (a name too long, a full disk)
             await self._fail(path, f"{path}: could not be written ({error.strerror or error})")
             return False
+        self.session.store.record(path).instructions = None
         self._count_written(result)
         if self.on_file_done is not None:
             await self.on_file_done(path)

@@ -20,6 +20,11 @@ PLANNER_SYSTEM = (
     "You are StepForge's planner. You design complete, small, working web apps "
     "(React + Vite + TypeScript frontend, FastAPI backend). You answer with one JSON object only."
 )
+CHANGE_PLANNER_SYSTEM = (
+    "You are StepForge's change planner. You change a planned web app (React + Vite + "
+    "TypeScript frontend, FastAPI backend) as its user asks, touching as few files as you can. "
+    "You answer with one JSON object, a plan delta."
+)
 APP_WRITER_SYSTEM = (
     "You are StepForge's app writer. You write every file of a planned web app in one answer, "
     'each in a <file path="..."> block.'

@@ -2,6 +2,6 @@
 problems and the facts they need (what their imports really export, the backend's endpoints), for a
 bounded number of rounds, merging the user's edits as every regeneration does."""
 
-from server.repair.loop import Repairer, RepairOutcome
+from server.repair.loop import Repairer, RepairOutcome, check_and_repair
 
-__all__ = ["RepairOutcome", "Repairer"]
+__all__ = ["RepairOutcome", "Repairer", "check_and_repair"]

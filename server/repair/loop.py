@@ -22,6 +22,7 @@ from server.generation.generator import BadAnswerError, FileAsk, FileGenerator
 from server.llm import LLMAuthError, LLMClient, LLMError, LLMModelError
 from server.progress import Progress
 from server.repair.instructions import imported_files, problem_signature, repair_instructions
+from server.template.install import register
 from server.workspace.session import WorkspaceSession
 from server.workspace.writer import WriteOutcome
 
@@ -142,3 +143,23 @@ class Repairer:
             )
         elif result.outcome in (WriteOutcome.WRITTEN, WriteOutcome.MERGED):
             outcome.repaired.append(path)
+
+
+async def check_and_repair(
+    session: WorkspaceSession,
+    plan: Plan,
+    llm: LLMClient,
+    settings: Settings,
+    checker: Checker,
+    progress: Progress,
+    *,
+    rounds: int,
+    concurrency: int,
+) -> RepairOutcome:
+    """After files were generated: check the project, regenerate the files with problems for up
+    to `rounds` rounds (0: check only), register what changed. Only while holding the lock."""
+    repairer = Repairer(session, plan, llm, settings, checker, progress, concurrency)
+    outcome = await repairer.run(rounds)
+    if outcome.repaired:
+        await register(session, plan)
+    return outcome

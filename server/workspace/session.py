@@ -28,6 +28,7 @@ from server.workspace import layout
 from server.workspace.atomic import read_bytes_or_none
 from server.workspace.baselines import BaselineStore
 from server.workspace.hashing import HashCache
+from server.workspace.history import HistoryStore
 from server.workspace.lock import WorkspaceLock
 from server.workspace.meta import MetaFiles
 from server.workspace.paths import safe_join
@@ -357,8 +358,10 @@ class WorkspaceSession:
         return result
 
     async def prune_baselines(self) -> int:
-        """Drop the baselines nothing refers to any more. Only while holding the lock."""
+        """Drop the baselines nothing refers to any more (the state's and the change history's
+        are kept). Only while holding the lock."""
         keep = self.store.state.referenced_hashes()
+        keep |= await anyio.to_thread.run_sync(HistoryStore(self.meta).referenced_hashes)
         return await anyio.to_thread.run_sync(self.baselines.prune, keep)
 
     def read(self, relative: str) -> bytes | None:

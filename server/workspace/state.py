@@ -40,6 +40,9 @@ class FileRecord(BaseModel):
     streamed: bool = Field(
         default=False, description="Partial answers are on disk: the file's bytes are StepForge's."
     )
+    instructions: str | None = Field(
+        default=None, description="What a pending change asks of this file (until it is written)."
+    )
 
 
 class ConflictRecord(BaseModel):

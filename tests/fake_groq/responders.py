@@ -143,6 +143,8 @@ class AppResponder:
 
     app: ScriptedApp
     plan_replies: list[str] = field(default_factory=list)
+    delta_replies: list[str] = field(default_factory=list)  # answers to change requests, in turn
+    delta_calls: int = 0
     overrides: dict[str, str | Callable[[ChatRequest], str]] = field(default_factory=dict)
     plain: bool = False
     calls_by_path: dict[str, int] = field(default_factory=dict)
@@ -167,6 +169,12 @@ class AppResponder:
                 if self.plan_replies and request.partial_answer is None:
                     return self.plan_replies.pop(0)
             return json.dumps(self.app.plan, indent=2)
+        if "StepForge's change planner" in system:
+            with self._lock:
+                self.delta_calls += 1
+                if self.delta_replies and request.partial_answer is None:
+                    return self.delta_replies.pop(0)
+            return '{"summary": "nothing"}'
         if "StepForge's app writer" in system:
             return xml_blocks(self.app.files)
         path = request.file_path

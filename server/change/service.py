@@ -1,0 +1,328 @@
+"""Changing a generated app with a request, recording it, undoing it.
+
+A change: one LLM call for a plan delta (validated like a plan, re-asked with its problems), then
+under the workspace lock: the history entry, the new plan, removals of files StepForge owns and
+the user left alone, routes and packages, the new and modified files through the same scheduler
+as generate (their instructions kept in the state, so a killed run resumes with `generate`), then
+check and repair. Undo reverts the last change for the files the user has not edited since.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from functools import partial
+
+import anyio
+
+from protocol.delta import PlanDelta
+from protocol.errors import ErrorCode
+from protocol.models import (
+    ChangeParams,
+    ChangeResult,
+    FileIssue,
+    FileState,
+    HistoryEntry,
+    HistoryResult,
+    UndoResult,
+    Usage,
+)
+from protocol.plan import Plan
+from server import prompts
+from server.change.delta import validate_delta
+from server.change.prompt import change_messages
+from server.checks.publisher import ProblemPublisher
+from server.checks.service import Checker
+from server.config import Settings
+from server.errors import StepForgeError
+from server.generation.service import GenerationRun, RunOptions
+from server.llm import LLMClient
+from server.planning.asking import JsonAsk, ask_until_valid
+from server.planning.planner import plan_document
+from server.progress import Progress
+from server.repair import check_and_repair
+from server.template import template_paths
+from server.template.install import register
+from server.template.packages import add_plan_packages
+from server.workspace import layout
+from server.workspace.atomic import atomic_write
+from server.workspace.history import ChangeEntry, HistoryStore, TouchedFile
+from server.workspace.paths import safe_join
+from server.workspace.session import WorkspaceSession
+
+log = logging.getLogger(__name__)
+
+
+def delta_response_format() -> dict[str, object]:
+    return {"name": "stepforge_delta", "schema": PlanDelta.model_json_schema(), "strict": False}
+
+
+class ChangeService:
+    def __init__(
+        self,
+        llm: LLMClient,
+        settings: Settings,
+        checker: Checker,
+        problems: ProblemPublisher,
+    ) -> None:
+        self.llm = llm
+        self.settings = settings
+        self.checker = checker
+        self.problems = problems
+
+    # --- asking for the delta ------------------------------------------------------------------
+
+    def _files_now(self, session: WorkspaceSession, plan: Plan) -> dict[str, str]:
+        """Blocking: every planned file on disk, as it is now (the user's edits included)."""
+        files = {}
+        for path in plan.file_paths():
+            data = session.read(path)
+            if data is not None:
+                files[path] = data.decode("utf-8", "replace")
+        return files
+
+    async def _ask(
+        self, session: WorkspaceSession, plan: Plan, request: str, progress: Progress
+    ) -> tuple[PlanDelta, Plan, Usage]:
+        template = await anyio.to_thread.run_sync(prompts.load, "change", session.meta)
+        files = await anyio.to_thread.run_sync(self._files_now, session, plan)
+        messages = change_messages(
+            template, request, plan.to_document(), files, self.settings.prompt_budget
+        )
+        ask = JsonAsk(
+            what="change",
+            messages=messages,
+            validate=partial(
+                validate_delta,
+                plan,
+                template_paths=template_paths(),
+                exists=session.exists,
+                max_files=self.settings.max_planned_files,
+            ),
+            schema=delta_response_format(),
+            purpose="change",
+        )
+        answer = await ask_until_valid(self.llm, self.settings, ask, progress)
+        delta, changed = answer.value
+        return delta, changed.model_copy(update={"project_name": plan.project_name}), answer.usage
+
+    # --- applying it ---------------------------------------------------------------------------
+
+    async def change(
+        self, session: WorkspaceSession, params: ChangeParams, progress: Progress
+    ) -> ChangeResult:
+        started = time.monotonic()
+        await self.llm.prepare()
+        async with session.exclusive("change") as store:
+            plan = await anyio.to_thread.run_sync(session.require_plan)
+            delta, changed, usage = await self._ask(session, plan, params.request, progress)
+            result = ChangeResult(delta=delta.to_document(), dry_run=params.dry_run, usage=usage)
+            if params.dry_run:
+                result.elapsed_seconds = round(time.monotonic() - started, 3)
+                return result
+            history = HistoryStore(session.meta)
+            entry = ChangeEntry(
+                id=await anyio.to_thread.run_sync(history.next_id),
+                request=params.request,
+                summary=delta.summary,
+                delta=delta.to_document(),
+                previous_plan=plan.to_document(),
+            )
+            await self._record_before(session, delta, entry)
+            await anyio.to_thread.run_sync(history.save, entry)
+            result.history_id = entry.id
+
+            progress.report("Writing the new plan", 10)
+            await self._write_plan(session, plan, changed)
+            result.removed, result.kept = await self._remove(session, delta.remove_files)
+            await register(session, changed)
+            await add_plan_packages(session, changed)
+            for added in delta.add_files:
+                store.record(added.path)
+            for modified in delta.modify_files:
+                record = store.transition(modified.path, FileState.PENDING, "changing")
+                record.instructions = modified.change
+            await store.save()
+
+            run = GenerationRun(
+                session,
+                changed,
+                self.llm,
+                self.settings,
+                progress,
+                RunOptions(
+                    only=[p for p in delta.touched() if p not in delta.remove_files],
+                    concurrency=params.concurrency or self.settings.concurrency,
+                ),
+            )
+            generated = await run.run()
+            await register(session, changed)
+            outcome = await check_and_repair(
+                session,
+                changed,
+                self.llm,
+                self.settings,
+                self.checker,
+                progress,
+                rounds=(
+                    params.repair_rounds
+                    if params.repair_rounds is not None
+                    else self.settings.repair_rounds
+                )
+                if params.repair
+                else 0,
+                concurrency=params.concurrency or self.settings.concurrency,
+            )
+            await self._record_after(session, entry)
+            entry.status = "applied"
+            await anyio.to_thread.run_sync(history.save, entry)
+            await store.save()
+            await session.prune_baselines()
+        self.problems.publish(session.root, outcome.report.problems)
+        result.written = generated.written
+        result.merged = generated.merged
+        result.conflicts = generated.conflicts + outcome.conflicts
+        result.failed = generated.failed
+        result.skipped = generated.skipped
+        result.problems = outcome.report.problems
+        result.repaired = sorted(outcome.repaired)
+        result.usage = usage + generated.usage
+        result.repair_usage = outcome.usage
+        result.elapsed_seconds = round(time.monotonic() - started, 3)
+        return result
+
+    async def _record_before(
+        self, session: WorkspaceSession, delta: PlanDelta, entry: ChangeEntry
+    ) -> None:
+        """What undo needs: each touched file's bytes (as a baseline) and record before."""
+        actions = {
+            **{f.path: "added" for f in delta.add_files},
+            **{f.path: "modified" for f in delta.modify_files},
+            **dict.fromkeys(delta.remove_files, "removed"),
+        }
+        for path, action in actions.items():
+            data = await anyio.to_thread.run_sync(session.read, path)
+            before = (
+                await anyio.to_thread.run_sync(session.baselines.put, data)
+                if data is not None
+                else None
+            )
+            record = session.store.state.files.get(path)
+            entry.files[path] = TouchedFile(
+                action=action,  # type: ignore[arg-type]
+                before=before,
+                before_record=record.model_copy() if record is not None else None,
+            )
+
+    async def _record_after(self, session: WorkspaceSession, entry: ChangeEntry) -> None:
+        for path, touched in entry.files.items():
+            touched.after = await anyio.to_thread.run_sync(session.disk_hash, path)
+
+    async def _write_plan(self, session: WorkspaceSession, before: Plan, after: Plan) -> None:
+        meta = session.meta
+        await anyio.to_thread.run_sync(meta.write, layout.PLAN_PREVIOUS, plan_document(before))
+        await anyio.to_thread.run_sync(meta.write, layout.PLAN, plan_document(after))
+        session.set_plan(after)
+
+    async def _remove(
+        self, session: WorkspaceSession, paths: list[str]
+    ) -> tuple[list[str], list[FileIssue]]:
+        """Delete the files StepForge owns that are unchanged since written; keep edited ones."""
+        removed, kept = [], []
+        state = session.store.state
+        for path in paths:
+            record = state.files.pop(path, None)
+            disk = await anyio.to_thread.run_sync(session.disk_hash, path)
+            if disk is None:
+                continue
+            if record is not None and record.written_hash == disk:
+                target = safe_join(session.root, path)
+                await anyio.to_thread.run_sync(target.unlink)
+                session.hashes.forget(target)
+                removed.append(path)
+            else:
+                kept.append(
+                    FileIssue(path=path, reason="you edited it since it was generated; kept")
+                )
+        return removed, kept
+
+    async def finish_interrupted(self, session: WorkspaceSession) -> None:
+        """A change killed mid-way is finished by `generate` (its files keep their
+        instructions): once none is pending, its history entry is complete. Only while holding
+        the lock."""
+        history = HistoryStore(session.meta)
+        entry = await anyio.to_thread.run_sync(history.last_undoable)
+        if entry is None or entry.status != "applying":
+            return
+        records = session.store.state.files
+        if any(records.get(path) and records[path].instructions for path in entry.files):
+            return
+        await self._record_after(session, entry)
+        entry.status = "applied"
+        await anyio.to_thread.run_sync(history.save, entry)
+
+    # --- history and undo ----------------------------------------------------------------------
+
+    async def history(self, session: WorkspaceSession) -> HistoryResult:
+        entries = await anyio.to_thread.run_sync(HistoryStore(session.meta).entries)
+        return HistoryResult(
+            entries=[
+                HistoryEntry(
+                    id=e.id,
+                    request=e.request,
+                    summary=e.summary,
+                    time=e.time,
+                    status=e.status,
+                    files={path: f.action for path, f in e.files.items()},
+                )
+                for e in entries
+            ]
+        )
+
+    async def undo(self, session: WorkspaceSession) -> UndoResult:
+        async with session.exclusive("undo") as store:
+            history = HistoryStore(session.meta)
+            entry = await anyio.to_thread.run_sync(history.last_undoable)
+            if entry is None:
+                raise StepForgeError(
+                    "There is no change to undo (`stepforge history` lists them).",
+                    code=ErrorCode.INVALID_PARAMS,
+                )
+            reverted: list[str] = []
+            kept: list[FileIssue] = []
+            for path, touched in entry.files.items():
+                disk = await anyio.to_thread.run_sync(session.disk_hash, path)
+                if disk != touched.after:
+                    kept.append(
+                        FileIssue(path=path, reason="you edited it since the change; not touched")
+                    )
+                    continue
+                await self._revert(session, path, touched)
+                reverted.append(path)
+            previous = Plan.model_validate(entry.previous_plan)
+            current = await anyio.to_thread.run_sync(session.require_plan)
+            await self._write_plan(session, current, previous)
+            await register(session, previous)
+            entry.status = "undone"
+            await anyio.to_thread.run_sync(history.save, entry)
+            await store.save()
+        message = f"Undid change {entry.id} ({entry.summary or entry.request}): {len(reverted)} file(s) reverted"
+        if kept:
+            message += f", {len(kept)} kept because you edited them"
+        return UndoResult(id=entry.id, reverted=sorted(reverted), kept=kept, message=message + ".")
+
+    async def _revert(self, session: WorkspaceSession, path: str, touched: TouchedFile) -> None:
+        state = session.store.state
+        target = safe_join(session.root, path)
+        if touched.before is None:  # added by the change: remove it
+            if await anyio.to_thread.run_sync(target.exists):
+                await anyio.to_thread.run_sync(target.unlink)
+            state.files.pop(path, None)
+        else:
+            data = await anyio.to_thread.run_sync(session.baselines.get, touched.before)
+            if data is None:
+                raise StepForgeError(f"The bytes of {path} before the change are missing.")
+            await anyio.to_thread.run_sync(atomic_write, target, data)
+            if touched.before_record is not None:
+                state.files[path] = touched.before_record
+        session.hashes.forget(target)
