@@ -288,6 +288,10 @@ class ChangeParams(WorkspaceParams):
         min_length=1, max_length=10_000, description='What to change, e.g. "add a favorites page".'
     )
     dry_run: bool = Field(default=False, description="Return the delta and change nothing.")
+    delta: dict[str, Any] | None = Field(
+        default=None,
+        description="A delta to apply as it is (from a dry run the user confirmed): no LLM call.",
+    )
     repair: bool = True
     repair_rounds: int | None = Field(default=None, ge=0, le=10)
     concurrency: int | None = Field(default=None, ge=1, le=64)

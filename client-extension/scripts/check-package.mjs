@@ -1,9 +1,18 @@
-// The .vsix holds only the bundle, the manifest, the README and the license: no sources, no
-// settings, no keys. Fails when anything else would be packaged or the bundle holds a key.
+// The .vsix holds only the bundle, the manifest, the README, the license and the walkthrough's
+// pages: no sources, no settings, no keys. Fails when anything else would be packaged or the bundle holds a key.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
-const allowed = new Set(["dist/extension.js", "package.json", "README.md", "LICENSE"]);
+const allowed = new Set([
+  "dist/extension.js",
+  "package.json",
+  "README.md",
+  "LICENSE",
+  "media/walkthrough/api-key.md",
+  "media/walkthrough/plan.md",
+  "media/walkthrough/generate.md",
+  "media/walkthrough/preview.md",
+]);
 const listed = execFileSync("npx", ["vsce", "ls", "--no-dependencies"], { encoding: "utf8" })
   .split("\n")
   .map((line) => line.trim())

@@ -9,31 +9,55 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from "vscode-languageclient/node";
-import { initializationOptions, serverCommand } from "./settings";
+import { DAEMON_REGENERATE_FILE } from "./commandIds";
+import { initializationOptions, type ServerCommand, serverCommand } from "./settings";
 
 const MAX_RESTARTS = 5;
+// The files StepForge writes: its diagnostics' quick fixes are asked for by VS Code only for
+// documents the client's selector covers.
+const LANGUAGES = ["typescript", "typescriptreact", "javascript", "javascriptreact", "python"];
 
-export function createClient(output: vscode.LogOutputChannel, apiKey: string | undefined): LanguageClient {
+export interface Daemon {
+  client: LanguageClient;
+  command: ServerCommand;
+}
+
+export function createClient(output: vscode.LogOutputChannel, apiKey: string | undefined): Daemon {
   const config = vscode.workspace.getConfiguration("stepforge");
-  const { command, args } = serverCommand(config);
-  const serverOptions: ServerOptions = { command, args, options: { env: process.env } };
+  const command = serverCommand(config);
+  const serverOptions: ServerOptions = { command: command.command, args: command.args, options: { env: process.env } };
   let restarts = 0;
   const clientOptions: LanguageClientOptions = {
     outputChannel: output,
+    documentSelector: LANGUAGES.map((language) => ({ scheme: "file", language })),
     initializationOptions: initializationOptions(config, apiKey),
+    middleware: {
+      // The quick fix runs the daemon's own command: say what it did.
+      executeCommand: async (name, args, next) => {
+        const result = await next(name, args);
+        if (name === DAEMON_REGENERATE_FILE && result && typeof result.message === "string") {
+          void vscode.window.showInformationMessage(`StepForge: ${result.message}`);
+        }
+        return result;
+      },
+    },
     errorHandler: {
       error: (): ErrorHandlerResult => ({ action: ErrorAction.Continue }),
       closed: (): CloseHandlerResult => {
         restarts += 1;
         if (restarts <= MAX_RESTARTS) {
-          return { action: CloseAction.Restart, message: "The StepForge daemon stopped; restarting it." };
+          // The client logs a restart only to the output channel: say it where the user looks.
+          void vscode.window
+            .showWarningMessage("The StepForge daemon stopped; restarting it.", "Show Output")
+            .then((choice) => choice && output.show());
+          return { action: CloseAction.Restart, message: "The StepForge daemon stopped; restarting it.", handled: true };
         }
         return {
           action: CloseAction.DoNotRestart,
-          message: "The StepForge daemon keeps stopping: see the StepForge output, then run “Developer: Reload Window”.",
+          message: "The StepForge daemon keeps stopping: see the StepForge output, then run “StepForge: Restart the Daemon”.",
         };
       },
     },
   };
-  return new LanguageClient("stepforge", "StepForge", serverOptions, clientOptions);
+  return { client: new LanguageClient("stepforge", "StepForge", serverOptions, clientOptions), command };
 }

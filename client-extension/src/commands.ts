@@ -1,6 +1,7 @@
 // The palette commands. Each asks what it needs, sends one request under progress, and says
 // what happened; the daemon does the work.
 import * as vscode from "vscode";
+import { COMMANDS } from "./commandIds";
 import { withDaemonProgress } from "./progress";
 import type { ConflictInfo, StatusResult } from "./protocol.generated";
 import type { StepForgeRpc } from "./rpc";
@@ -18,6 +19,7 @@ export interface Services {
   statusBar: PreviewStatusBar;
   secrets: vscode.SecretStorage;
   restartDaemon(): Promise<void>;
+  showOutput(): void;
 }
 
 /** The proposals of open conflicts, shown on the right of the diff (scheme stepforge-generated). */
@@ -49,17 +51,22 @@ export class StepForgeCommands {
 
   register(context: vscode.ExtensionContext): void {
     const commands: [string, (...args: any[]) => unknown][] = [
-      ["stepforge.planProject", () => this.planProject()],
-      ["stepforge.generateProject", () => this.generateProject()],
-      ["stepforge.regenerateFile", (uri?: vscode.Uri) => this.regenerateFile(uri)],
-      ["stepforge.resolveConflict", (conflictId?: string) => this.resolveConflict(conflictId)],
-      ["stepforge.startPreview", () => this.startPreview()],
-      ["stepforge.stopPreview", () => this.stopPreview()],
-      ["stepforge.openPreview", () => this.openPreview()],
-      ["stepforge.showPlan", () => this.showPlan()],
-      ["stepforge.showStatus", () => this.showStatus()],
-      ["stepforge.setApiKey", () => this.setApiKey()],
-      ["stepforge.refreshFiles", () => this.refreshFiles()],
+      [COMMANDS.planProject, () => this.planProject()],
+      [COMMANDS.generateProject, () => this.generateProject()],
+      [COMMANDS.changeApp, () => this.changeApp()],
+      [COMMANDS.undoChange, () => this.undoChange()],
+      [COMMANDS.checkProject, () => this.checkProject()],
+      [COMMANDS.regenerateFile, (uri?: vscode.Uri) => this.regenerateFile(uri)],
+      [COMMANDS.resolveConflict, (conflictId?: string) => this.resolveConflict(conflictId)],
+      [COMMANDS.startPreview, () => this.startPreview()],
+      [COMMANDS.stopPreview, () => this.stopPreview()],
+      [COMMANDS.openPreview, () => this.openPreview()],
+      [COMMANDS.showPlan, () => this.showPlan()],
+      [COMMANDS.showStatus, () => this.showStatus()],
+      [COMMANDS.setApiKey, () => this.setApiKey()],
+      [COMMANDS.refreshFiles, () => this.refreshFiles()],
+      [COMMANDS.showOutput, () => this.services.showOutput()],
+      [COMMANDS.restartDaemon, () => this.services.restartDaemon()],
     ];
     for (const [name, handler] of commands) {
       context.subscriptions.push(vscode.commands.registerCommand(name, handler));
@@ -124,12 +131,15 @@ export class StepForgeCommands {
         this.services.rpc().request("stepforge/generate", concurrency ? { concurrency } : {}, options),
       );
       await this.refreshFiles();
-      const summary = `StepForge wrote ${result.written.length} files in ${result.elapsedSeconds.toFixed(1)} s`;
-      if (result.failed.length || result.skipped.length || result.conflicts?.length) {
+      const repaired = result.repaired?.length ? `, repaired ${result.repaired.length}` : "";
+      const summary = `StepForge wrote ${result.written.length} files${repaired} in ${result.elapsedSeconds.toFixed(1)} s`;
+      const errors = result.problems?.filter((p) => p.severity === "error").length ?? 0;
+      if (result.failed.length || result.skipped.length || result.conflicts?.length || errors) {
         const problems = [
           ...result.failed.map((f) => `${f.path} failed: ${f.reason}`),
           ...result.skipped.map((s) => `${s.path} skipped: ${s.reason}`),
           ...(result.conflicts ?? []).map((c) => `${c.path}: conflict`),
+          ...(errors ? [`${errors} problem(s) remain (see the Problems panel)`] : []),
         ];
         void vscode.window.showWarningMessage(`${summary}; ${problems.join("; ")}`);
       } else {
@@ -137,6 +147,91 @@ export class StepForgeCommands {
         if (choice === "Start Preview") {
           await this.startPreview();
         }
+      }
+    });
+  }
+
+  async changeApp(): Promise<void> {
+    await this.guarded(async () => {
+      const request = await vscode.window.showInputBox({
+        title: "StepForge: Change the App",
+        prompt: "What should change? StepForge shows the plan delta before it writes anything.",
+        placeHolder: "add a favorites page",
+        ignoreFocusOut: true,
+      });
+      if (!request?.trim()) {
+        return;
+      }
+      const proposal = await withDaemonProgress("StepForge: planning the change", (options) =>
+        this.services.rpc().request("stepforge/change", { request: request.trim(), dryRun: true }, options),
+      );
+      const choice = await vscode.window.showInformationMessage(
+        `StepForge: apply this change? ${deltaSummary(proposal.delta)}`,
+        { modal: true, detail: deltaDetail(proposal.delta) },
+        "Apply",
+      );
+      if (choice !== "Apply") {
+        return;
+      }
+      const result = await withDaemonProgress("StepForge: changing the app", (options) =>
+        this.services.rpc().request("stepforge/change", { request: request.trim(), delta: proposal.delta }, options),
+      );
+      await this.refreshFiles();
+      const problems = result.problems?.filter((p) => p.severity === "error").length ?? 0;
+      const summary =
+        `StepForge changed ${result.written?.length ?? 0} file(s)` +
+        (result.merged?.length ? `, merged your edits in ${result.merged.length}` : "") +
+        (result.removed?.length ? `, removed ${result.removed.length}` : "") +
+        (result.kept?.length ? `, kept ${result.kept.length} you edited` : "") +
+        (problems ? `; ${problems} problem(s) remain (see Problems)` : "") +
+        ".";
+      if (result.conflicts?.length) {
+        const pick = await vscode.window.showWarningMessage(`${summary} Conflicts: ${result.conflicts.map((c) => c.path).join(", ")}.`, "Resolve Conflict");
+        if (pick === "Resolve Conflict") {
+          await this.resolveConflict(result.conflicts[0].conflictId);
+        }
+      } else {
+        void vscode.window.showInformationMessage(summary);
+      }
+    });
+  }
+
+  async undoChange(): Promise<void> {
+    await this.guarded(async () => {
+      const history = await this.services.rpc().request("stepforge/history", {});
+      const last = [...history.entries].reverse().find((e) => e.status !== "undone");
+      if (!last) {
+        void vscode.window.showInformationMessage("StepForge: there is no change to undo.");
+        return;
+      }
+      const choice = await vscode.window.showWarningMessage(
+        `StepForge: undo “${last.request}”? Files you edited since stay as they are.`,
+        { modal: true },
+        "Undo",
+      );
+      if (choice !== "Undo") {
+        return;
+      }
+      const result = await this.services.rpc().request("stepforge/undo", {});
+      await this.refreshFiles();
+      void vscode.window.showInformationMessage(`StepForge: ${result.message}`);
+    });
+  }
+
+  async checkProject(): Promise<void> {
+    await this.guarded(async () => {
+      const result = await withDaemonProgress("StepForge: checking", (options) =>
+        this.services.rpc().request("stepforge/check", {}, options),
+      );
+      const errors = result.problems.filter((p) => p.severity === "error").length;
+      const skipped = result.tiers.filter((t) => !t.ran).map((t) => `${t.name} (${t.reason})`);
+      const text =
+        (errors ? `StepForge: ${errors} problem(s); they are in the Problems panel.` : "StepForge: no problems found.") +
+        (skipped.length ? ` Not checked: ${skipped.join("; ")}.` : "");
+      if (errors) {
+        void vscode.window.showWarningMessage(text);
+      } else {
+        void vscode.window.showInformationMessage(text);
       }
     });
   }
@@ -262,7 +357,10 @@ export class StepForgeCommands {
         return;
       }
       this.services.statusBar.show(status.frontendUrl, status.backendUrl ?? "", status.runtime ?? "");
-      await vscode.commands.executeCommand("simpleBrowser.show", status.frontendUrl);
+      // In a remote window (code-server, SSH) 127.0.0.1 is the remote machine: VS Code maps it to
+      // an address this browser reaches (a forwarded port, a proxy path).
+      const external = await vscode.env.asExternalUri(vscode.Uri.parse(status.frontendUrl));
+      await vscode.commands.executeCommand("simpleBrowser.show", external.toString());
     });
   }
 
@@ -312,6 +410,7 @@ export class StepForgeCommands {
     }
     await this.services.restartDaemon();
     void vscode.window.showInformationMessage(key.trim() ? "StepForge: API key saved." : "StepForge: API key removed.");
+    await this.refreshFiles();
   }
 
   /** Re-read the plan's steps and every file's state. */
@@ -333,4 +432,34 @@ export class StepForgeCommands {
     }
     this.services.files.refresh();
   }
+}
+
+interface DeltaLike {
+  summary?: string;
+  add_files?: { path: string; purpose?: string }[];
+  modify_files?: { path: string; change: string }[];
+  remove_files?: string[];
+  add_routes?: { path: string; label?: string }[];
+  add_api_endpoints?: { method: string; path: string }[];
+}
+
+/** "3 added, 2 modified, 1 removed" and the delta's own summary. */
+export function deltaSummary(delta: DeltaLike): string {
+  const counts = [
+    `${delta.add_files?.length ?? 0} added`,
+    `${delta.modify_files?.length ?? 0} modified`,
+    `${delta.remove_files?.length ?? 0} removed`,
+  ].join(", ");
+  return `${delta.summary ?? ""} (${counts})`.trim();
+}
+
+/** The files of a delta, one per line, for the confirmation. */
+export function deltaDetail(delta: DeltaLike): string {
+  return [
+    ...(delta.add_files ?? []).map((f) => `+ ${f.path}${f.purpose ? `: ${f.purpose}` : ""}`),
+    ...(delta.modify_files ?? []).map((f) => `~ ${f.path}: ${f.change}`),
+    ...(delta.remove_files ?? []).map((p) => `- ${p}`),
+    ...(delta.add_routes ?? []).map((r) => `route ${r.path}${r.label ? ` (${r.label})` : ""}`),
+    ...(delta.add_api_endpoints ?? []).map((e) => `api ${e.method} ${e.path}`),
+  ].join("\n");
 }

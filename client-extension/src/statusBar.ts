@@ -1,5 +1,6 @@
 // A status bar item with the preview's URLs; a click opens the preview.
 import * as vscode from "vscode";
+import { COMMANDS } from "./commandIds";
 
 export class PreviewStatusBar {
   readonly item: vscode.StatusBarItem;
@@ -7,7 +8,7 @@ export class PreviewStatusBar {
 
   constructor() {
     this.item = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
-    this.item.command = "stepforge.openPreview";
+    this.item.command = COMMANDS.openPreview;
   }
 
   show(frontendUrl: string, backendUrl: string, runtime: string): void {

@@ -5,14 +5,31 @@ import { type FileNode, type FileTreeModel, type Node, STATE_ICONS } from "./tre
 export class FilesView implements vscode.TreeDataProvider<Node> {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
+  private view: { description?: string } | undefined;
+  private hadPlan: boolean | undefined;
 
   constructor(
     readonly model: FileTreeModel,
     private readonly root: () => vscode.Uri | undefined,
   ) {}
 
+  /** The tree view whose description shows the live tally ("11/24 done"). */
+  attach(view: { description?: string }): void {
+    this.view = view;
+    this.refresh();
+  }
+
+  /** Redraw the tree and its tally; the welcome view shows while there is no plan. */
   refresh(): void {
     this.changed.fire(undefined);
+    const hasPlan = this.model.roots().length > 0;
+    if (this.view) {
+      this.view.description = hasPlan ? this.model.summary() : undefined;
+    }
+    if (hasPlan !== this.hadPlan) {
+      this.hadPlan = hasPlan;
+      void vscode.commands.executeCommand("setContext", "stepforge.hasPlan", hasPlan);
+    }
   }
 
   getChildren(node?: Node): Node[] {

@@ -20,6 +20,8 @@ export const state = {
   commands: new Map<string, (...args: any[]) => any>(),
   executed: [] as { command: string; args: unknown[] }[],
   configuration: {} as Record<string, unknown>,
+  /** Values a folder's .vscode/settings.json sets (machine settings must ignore them). */
+  workspaceConfiguration: {} as Record<string, unknown>,
   workspaceFolders: [] as { uri: Uri }[],
   progressReports: [] as { message?: string; increment?: number }[],
   cancelProgress: false,
@@ -36,6 +38,7 @@ export function reset(): void {
   state.commands.clear();
   state.executed = [];
   state.configuration = {};
+  state.workspaceConfiguration = {};
   state.workspaceFolders = [];
   state.progressReports = [];
   state.cancelProgress = false;
@@ -65,6 +68,9 @@ export class Uri {
     return this.fsPath;
   }
   toString(): string {
+    if (this.scheme === "http" || this.scheme === "https") {
+      return `${this.scheme}:${this.fsPath}`;
+    }
     return `${this.scheme}://${this.fsPath}${this.query ? `?${this.query}` : ""}`;
   }
 }
@@ -141,8 +147,10 @@ export class CancellationTokenSource {
 }
 
 function message(kind: "info" | "warning" | "error") {
-  return async (text: string, ...items: string[]): Promise<string | undefined> => {
-    state.shown.push({ kind, text, items });
+  return async (text: string, ...rest: (string | { modal?: boolean; detail?: string })[]): Promise<string | undefined> => {
+    const options = typeof rest[0] === "object" ? (rest.shift() as { detail?: string }) : undefined;
+    const items = rest as string[];
+    state.shown.push({ kind, text: options?.detail ? `${text}\n${options.detail}` : text, items });
     return items.length ? state.buttons.shift() : undefined;
   };
 }
@@ -186,6 +194,12 @@ export const window = {
   },
 };
 
+export const env = {
+  async asExternalUri(uri: Uri): Promise<Uri> {
+    return uri;
+  },
+};
+
 export const commands = {
   registerCommand(name: string, handler: (...args: any[]) => any) {
     state.commands.set(name, handler);
@@ -202,7 +216,14 @@ export const workspace = {
     return state.workspaceFolders;
   },
   getConfiguration() {
-    return { get: <T>(key: string): T | undefined => state.configuration[key] as T | undefined };
+    return {
+      get: <T>(key: string): T | undefined => state.configuration[key] as T | undefined,
+      inspect: <T>(key: string) => ({
+        key,
+        globalValue: state.configuration[key] as T | undefined,
+        workspaceValue: state.workspaceConfiguration[key] as T | undefined,
+      }),
+    };
   },
   async openTextDocument(uri: Uri) {
     return { uri, getText: () => readFileSync(uri.fsPath, "utf8"), isDirty: false, save: async () => true };

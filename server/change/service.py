@@ -115,7 +115,20 @@ class ChangeService:
         await self.llm.prepare()
         async with session.exclusive("change") as store:
             plan = await anyio.to_thread.run_sync(session.require_plan)
-            delta, changed, usage = await self._ask(session, plan, params.request, progress)
+            if params.delta is not None:  # confirmed by the user after a dry run
+                delta, changed = await anyio.to_thread.run_sync(
+                    partial(
+                        validate_delta,
+                        plan,
+                        params.delta,
+                        template_paths=template_paths(),
+                        exists=session.exists,
+                        max_files=self.settings.max_planned_files,
+                    )
+                )
+                usage = Usage()
+            else:
+                delta, changed, usage = await self._ask(session, plan, params.request, progress)
             result = ChangeResult(delta=delta.to_document(), dry_run=params.dry_run, usage=usage)
             if params.dry_run:
                 result.elapsed_seconds = round(time.monotonic() - started, 3)

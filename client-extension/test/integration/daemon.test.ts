@@ -28,6 +28,7 @@ let connection: MessageConnection;
 let rpc: StepForgeRpc;
 let workspace: string;
 const fileStates: FileStatusNotification[] = [];
+let daemonCommands: string[] = [];
 
 async function startFake(): Promise<{ baseUrl: string; key: string }> {
   fake = spawn(PYTHON, ["-m", "tests.fake_groq", "--port", "0", "--first-token", "0.02", "--tps", "3000"], {
@@ -54,13 +55,17 @@ before(async () => {
   connection = createMessageConnection(new StreamMessageReader(daemon.stdout!), new StreamMessageWriter(daemon.stdin!));
   connection.onRequest("window/workDoneProgress/create", () => null);
   connection.listen();
-  const initialized = await connection.sendRequest<{ serverInfo: { name: string } }>("initialize", {
+  const initialized = await connection.sendRequest<{
+    serverInfo: { name: string };
+    capabilities: { executeCommandProvider: { commands: string[] } };
+  }>("initialize", {
     processId: process.pid,
     rootUri: pathToFileURL(workspace).href,
     capabilities: { window: { workDoneProgress: true } },
     initializationOptions: { watch: true },
   });
   assert.equal(initialized.serverInfo.name, "stepforge");
+  daemonCommands = initialized.capabilities.executeCommandProvider.commands;
   await connection.sendNotification("initialized", {});
   rpc = new StepForgeRpc(connection);
   rpc.onFileStatus((status) => fileStates.push(status));
@@ -75,6 +80,13 @@ after(async () => {
     daemon.kill();
     fake.kill();
   }
+});
+
+test("no command of the extension is one the daemon advertises (the client would not connect)", () => {
+  const manifest = JSON.parse(readFileSync(join(__dirname, "..", "..", "..", "package.json"), "utf8"));
+  const ours: string[] = manifest.contributes.commands.map((c: { command: string }) => c.command);
+  assert.ok(daemonCommands.includes("stepforge.regenerateFile") && daemonCommands.length >= 10);
+  assert.deepEqual(ours.filter((id) => daemonCommands.includes(id)), []);
 });
 
 test("plan with progress writes .stepforge/plan.json", async () => {

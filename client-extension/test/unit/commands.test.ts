@@ -1,10 +1,11 @@
 // The command handlers against the stubbed `vscode` module and a fake daemon connection.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach, test } from "node:test";
 import * as vscode from "vscode";
+import { COMMANDS } from "../../src/commandIds";
 import { StepForgeCommands } from "../../src/commands";
 import { StepForgeRpc } from "../../src/rpc";
 import { API_KEY_SECRET } from "../../src/settings";
@@ -53,14 +54,88 @@ beforeEach(() => {
     restartDaemon: async () => {
       restarts += 1;
     },
+    showOutput: () => undefined,
   });
 });
 
-test("every command of the palette is registered", () => {
+test("every command of the manifest is registered, under stepforge.ui.", () => {
   commands.register({ subscriptions: [] } as unknown as vscode.ExtensionContext);
-  for (const name of ["planProject", "generateProject", "regenerateFile", "resolveConflict", "startPreview", "stopPreview", "openPreview", "showPlan", "showStatus", "setApiKey"]) {
-    assert.ok(stub.state.commands.has(`stepforge.${name}`), name);
+  const manifest = JSON.parse(readFileSync(join(__dirname, "..", "..", "..", "package.json"), "utf8"));
+  const contributed = manifest.contributes.commands.map((c: { command: string }) => c.command).sort();
+  assert.deepEqual([...stub.state.commands.keys()].sort(), contributed);
+  assert.deepEqual(Object.values(COMMANDS).sort(), contributed);
+  assert.ok(contributed.every((id: string) => id.startsWith("stepforge.ui.")));
+  const referenced = JSON.stringify([manifest.contributes.menus, manifest.contributes.viewsWelcome, manifest.contributes.walkthroughs]);
+  assert.ok(contributed.includes((statusBar.item as unknown as { command: string }).command));
+  for (const [, id] of referenced.matchAll(/(stepforge\.ui\.\w+)/g)) {
+    assert.ok(contributed.includes(id), `${id} is referenced but not contributed`);
   }
+});
+
+test("the view's tally follows file states and the welcome view shows without a plan", () => {
+  const view = { description: undefined as string | undefined };
+  files.attach(view);
+  assert.equal(view.description, undefined);
+  assert.ok(stub.state.executed.some((e) => e.command === "setContext" && e.args[0] === "stepforge.hasPlan" && e.args[1] === false));
+  files.model.setPlan(PLAN);
+  files.refresh();
+  assert.equal(view.description, "0/2 done");
+  files.model.update("backend/models/task.py", "done");
+  files.refresh();
+  assert.equal(view.description, "1/2 done");
+  files.model.update("frontend/src/pages/Dashboard.tsx", "failed", "kept failing");
+  files.refresh();
+  assert.equal(view.description, "1/2 done, 1 failed");
+});
+
+test("Change the App shows the delta, applies exactly it when confirmed", async () => {
+  const delta = {
+    summary: "favorites",
+    add_files: [{ path: "frontend/src/pages/Favorites.tsx", purpose: "the page" }],
+    modify_files: [{ path: "backend/models/task.py", change: "add favorite" }],
+  };
+  connection.on("stepforge/change", (params) =>
+    params.dryRun
+      ? { delta, dryRun: true }
+      : { delta, written: ["frontend/src/pages/Favorites.tsx", "backend/models/task.py"], merged: [], removed: [], kept: [], conflicts: [], problems: [], historyId: 1 },
+  );
+  stub.state.inputs = ["add favorites"];
+  stub.state.buttons = ["Apply"];
+  await commands.changeApp();
+  const [dry, apply] = connection.requests.filter((r) => r.method === "stepforge/change");
+  assert.equal(dry.params.dryRun, true);
+  assert.deepEqual(apply.params.delta, delta); // what the user saw, not a new answer
+  const confirm = stub.state.shown.find((s) => s.text.startsWith("StepForge: apply this change?"));
+  assert.ok(confirm?.text.includes("+ frontend/src/pages/Favorites.tsx: the page"));
+  assert.ok(confirm?.text.includes("~ backend/models/task.py: add favorite"));
+  assert.ok(stub.state.shown.some((s) => s.kind === "info" && s.text.startsWith("StepForge changed 2 file(s)")));
+});
+
+test("Change the App does nothing unless confirmed", async () => {
+  connection.on("stepforge/change", () => ({ delta: { summary: "x" }, dryRun: true }));
+  stub.state.inputs = ["add favorites"];
+  stub.state.buttons = [undefined];
+  await commands.changeApp();
+  assert.equal(connection.requests.filter((r) => r.method === "stepforge/change").length, 1);
+});
+
+test("Undo Last Change confirms, then undoes", async () => {
+  connection.on("stepforge/history", () => ({ entries: [{ id: 1, request: "add favorites", summary: "", time: 1, status: "applied", files: {} }] }));
+  connection.on("stepforge/undo", () => ({ id: 1, reverted: ["a"], kept: [], message: "Undid change 1." }));
+  stub.state.buttons = ["Undo"];
+  await commands.undoChange();
+  assert.ok(connection.requests.some((r) => r.method === "stepforge/undo"));
+  assert.ok(stub.state.shown.some((s) => s.text === "StepForge: Undid change 1."));
+});
+
+test("Check Project names the problems and what could not be checked", async () => {
+  connection.on("stepforge/check", () => ({
+    problems: [{ path: "a.ts", line: 1, column: 1, severity: "error", code: "TS2339", message: "x", source: "tsc" }],
+    tiers: [{ name: "tsc", ran: true }, { name: "smoke", ran: false, reason: "no preview" }],
+  }));
+  await commands.checkProject();
+  const shown = stub.state.shown.find((s) => s.kind === "warning");
+  assert.match(shown?.text ?? "", /1 problem\(s\).*Not checked: smoke \(no preview\)/);
 });
 
 test("Plan Project asks for the request, plans under progress and fills the tree", async () => {
