@@ -47,12 +47,17 @@ def workspace(tmp_path: Path) -> Path:
 
 def daemon_env(fake: FakeGroq, **extra: str) -> dict[str, str]:
     """The environment of a daemon that talks to `fake` through the real groq SDK."""
+    return base_env(**fake.env(), **extra)
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    """A daemon's environment with no LLM configured yet: no GROQ_/STEPFORGE_ variables of this
+    machine, fast retries, what containers need to reach the registries, the repository."""
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("GROQ_", "STEPFORGE_"))
     }
-    env.update(fake.env())
     env.update(FAST_RETRIES)
     env.update(container_network_env())
     env["PYTHONPATH"] = str(REPO)

@@ -14,6 +14,7 @@ import { FileTreeModel } from "./treeModel";
 let client: LanguageClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const activated = Date.now();
   const output = vscode.window.createOutputChannel("StepForge", { log: true });
   const root = (): vscode.Uri | undefined => vscode.workspace.workspaceFolders?.[0]?.uri;
   const files = new FilesView(new FileTreeModel(), root);
@@ -101,6 +102,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   } catch {
     return; // the notification says what to do
   }
+  output.info(`StepForge daemon ready ${Date.now() - activated} ms after activation`);
   await commands.refreshFiles();
   const preview = await rpc?.request("stepforge/preview/status", {}).catch(() => undefined);
   if (preview?.running && preview.frontendUrl) {
