@@ -88,7 +88,7 @@ async def run() -> dict[str, Any]:
     _, plain = await generate(defective_responder(), repair=False)
     reported = {(p["path"], p["line"], p["code"]) for p in plain["problems"]}
     true_positives = reported & expected
-    repaired_workspace, repaired = await generate(defective_responder(), repair=True)
+    _, repaired = await generate(defective_responder(), repair=True)
     clean_workspace, clean = await generate(AppResponder(ScriptedApp.fixture()), repair=True)
     _, synthetic = await generate(AppResponder(ScriptedApp.synthetic(files=24)), repair=True)
     figures: dict[str, Any] = {

@@ -25,9 +25,9 @@ from protocol.plan import Plan
 from server import prompts
 from server.client import DaemonClient
 from server.config import load_settings
-from server.plan import dag
 from server.generation.context import SourceFile, build_file_prompt
 from server.llm.tokens import estimate_tokens
+from server.plan import dag
 from tests.fake_groq import AppResponder, FakeGroq, Latency, ScriptedApp, fake_tokens, fenced
 
 LATENCY = Latency(first_token_seconds=0.3, tokens_per_second=400, chunk_tokens=16)
@@ -53,7 +53,7 @@ async def generate_once(fake: FakeGroq, concurrency: int, probe: bool) -> dict[s
         pid = client._client._server.pid  # type: ignore[union-attr]
         started = time.perf_counter()
         generating = asyncio.ensure_future(
-            client.request(methods.GENERATE, {"concurrency": concurrency})
+            client.request(methods.GENERATE, {"concurrency": concurrency, "repair": False})
         )
         while probe and not generating.done():
             begin = time.perf_counter()
@@ -62,7 +62,10 @@ async def generate_once(fake: FakeGroq, concurrency: int, probe: bool) -> dict[s
             rss.append(rss_mb(pid))
             await asyncio.sleep(0.02)
         result = await generating
-        wall = time.perf_counter() - started
+        # The generation's own time: the check after it (the compiler's first run in a fresh
+        # workspace installs its dependencies) is measured by bench.checks.
+        wall = result["elapsedSeconds"]
+        assert time.perf_counter() - started >= wall
     assert not result["failed"] and len(result["written"]) == 60, result
     return {
         "workspace": str(workspace),

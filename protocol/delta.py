@@ -8,28 +8,18 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from protocol.plan import ApiEndpoint, PlanDependencies, PlanPart, Route
+from protocol.plan import ApiEndpoint, PlanDependencies, PlanPart, PlanPath, Route
 
 
 class AddedFile(PlanPart):
-    path: str = Field(min_length=1)
+    path: PlanPath
     purpose: str | None = None
     depends_on: list[str] | None = None
 
-    @field_validator("path")
-    @classmethod
-    def _strip(cls, value: str) -> str:
-        return value.strip()
-
 
 class ModifiedFile(PlanPart):
-    path: str = Field(min_length=1)
+    path: PlanPath
     change: str = Field(min_length=1, description="What must change in this file.")
-
-    @field_validator("path")
-    @classmethod
-    def _strip(cls, value: str) -> str:
-        return value.strip()
 
 
 class EndpointRef(PlanPart):

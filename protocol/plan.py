@@ -9,9 +9,9 @@ whose component is planned) live in `server.planning.validation`, because they n
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DEFAULT_ROUTE_GROUP = "Overview"
 
@@ -22,10 +22,14 @@ class PlanPart(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
+# A path as the LLM wrote it, without surrounding spaces.
+PlanPath = Annotated[str, AfterValidator(str.strip), Field(min_length=1)]
+
+
 class PlannedFile(PlanPart):
     """One file to generate. In the plan it may be written as a bare path string."""
 
-    path: str = Field(min_length=1)
+    path: PlanPath
     purpose: str | None = None
     depends_on: list[str] | None = None
 
@@ -35,11 +39,6 @@ class PlannedFile(PlanPart):
         if isinstance(value, str):
             return {"path": value}
         return value
-
-    @field_validator("path")
-    @classmethod
-    def _strip(cls, value: str) -> str:
-        return value.strip()
 
 
 class Route(PlanPart):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from protocol.models import Problem
 from server.checks.problems import listed, problem
-from server.checks.project import Project, relative_module
+from server.checks.project import Project, imported_module
 from server.plan.packages import npm_package_of
 from server.source.typescript import TsImport
 
@@ -123,11 +123,7 @@ def python_problems(project: Project, path: str) -> list[Problem]:
         return []  # the syntax check reports it
     found: list[Problem] = []
     for imported in module.imports:
-        dotted = (
-            relative_module(path, imported.level, imported.module)
-            if imported.level
-            else imported.module
-        )
+        dotted = imported_module(path, imported)
         target = project.backend_module(dotted) if dotted else None
         is_package = bool(dotted) and project.backend_package(dotted)
         if target is None and not is_package:

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from protocol.plan import Plan
 from server.plan.packages import normalize_pypi, requirement_name
-from server.source.python import PyModule, analyze_python
+from server.source.python import PyImport, PyModule, analyze_python
 from server.source.typescript import TsModule, analyze_ts
 
 TS_SUFFIXES = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs")
@@ -195,8 +195,12 @@ def load_project(root: Path, plan: Plan | None) -> Project:
     return project
 
 
-def relative_module(importer: str, level: int, module: str) -> str:
-    """The dotted backend name of `from ..x import y` written in `importer`."""
+def imported_module(importer: str, imported: PyImport) -> str:
+    """The dotted name an import names, relative imports resolved (`from ..x import y` in
+    backend/a/b.py names `x`)."""
+    if not imported.level:
+        return imported.module
+    module, level = imported.module, imported.level
     package = list(PurePosixPath(importer).relative_to("backend").parent.parts)
     if level > 1:
         package = package[: len(package) - (level - 1)] if level - 1 <= len(package) else []

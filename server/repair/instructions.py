@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from protocol.models import Problem
 from server.checks.contract import backend_routes
-from server.checks.project import Project, relative_module
+from server.checks.project import Project, imported_module
 
 
 def imported_files(project: Project, path: str) -> list[str]:
@@ -22,11 +22,7 @@ def imported_files(project: Project, path: str) -> list[str]:
                     found.append(target)
     elif path.endswith(".py") and path in project.files:
         for py_import in project.py(path).imports:
-            dotted = (
-                relative_module(path, py_import.level, py_import.module)
-                if py_import.level
-                else py_import.module
-            )
+            dotted = imported_module(path, py_import)
             target = project.backend_module(dotted) if dotted else None
             if target is not None:
                 found.append(target)

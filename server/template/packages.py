@@ -55,58 +55,45 @@ def with_pypi_packages(requirements: str, wanted: dict[str, str]) -> str | None:
     return requirements.rstrip("\n") + "\n" + "\n".join(missing) + "\n"
 
 
-def _npm_lock(manifest: str, lock: str | None) -> str:
-    """Blocking: the lock file npm writes for `manifest` (network, no scripts)."""
-    with tempfile.TemporaryDirectory(prefix="stepforge-npm-") as folder:
-        (Path(folder) / "package.json").write_text(manifest)
-        if lock is not None:
-            (Path(folder) / "package-lock.json").write_text(lock)
-        npm = shutil.which("npm")
-        if npm is None:
-            raise RuntimeError("npm is not installed")
+def _in_scratch(files: dict[str, str], command: list[str], result: str) -> str:
+    """Blocking: run a package manager in a scratch folder holding `files`; the file it writes."""
+    with tempfile.TemporaryDirectory(prefix="stepforge-lock-") as folder:
+        for name, text in files.items():
+            (Path(folder) / name).write_text(text)
         completed = subprocess.run(
-            [npm, "install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=LOCK_TIMEOUT,
-            check=False,
+            command, cwd=folder, capture_output=True, text=True, timeout=LOCK_TIMEOUT, check=False
         )
         if completed.returncode != 0:
-            raise RuntimeError(
-                completed.stderr.strip().splitlines()[-1] if completed.stderr else "npm failed"
-            )
-        return (Path(folder) / "package-lock.json").read_text()
+            lines = completed.stderr.strip().splitlines()
+            raise RuntimeError(lines[-1] if lines else f"{Path(command[0]).name} failed")
+        return (Path(folder) / result).read_text()
+
+
+def _npm_lock(manifest: str, lock: str | None) -> str:
+    """Blocking: the lock file npm writes for `manifest` (network, no scripts)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is not installed")
+    files = {"package.json": manifest, **({"package-lock.json": lock} if lock else {})}
+    command = [npm, "install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund"]
+    return _in_scratch(files, command, "package-lock.json")
 
 
 def _uv_compile(requirements: str) -> str:
     """Blocking: requirements.txt as `uv pip compile` resolves requirements.in (network)."""
     import uv
 
-    with tempfile.TemporaryDirectory(prefix="stepforge-uv-") as folder:
-        (Path(folder) / "requirements.in").write_text(requirements)
-        completed = subprocess.run(
-            [
-                uv.find_uv_bin(),
-                "pip",
-                "compile",
-                "--quiet",
-                "--no-header",
-                "requirements.in",
-                "-o",
-                "requirements.txt",
-            ],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=LOCK_TIMEOUT,
-            check=False,
-        )
-        if completed.returncode != 0:
-            raise RuntimeError(
-                completed.stderr.strip().splitlines()[-1] if completed.stderr else "uv failed"
-            )
-        return (Path(folder) / "requirements.txt").read_text()
+    command = [
+        uv.find_uv_bin(),
+        "pip",
+        "compile",
+        "--quiet",
+        "--no-header",
+        "requirements.in",
+        "-o",
+        "requirements.txt",
+    ]
+    return _in_scratch({"requirements.in": requirements}, command, "requirements.txt")
 
 
 async def _write(session: WorkspaceSession, path: str, text: str, notes: list[str]) -> bool:

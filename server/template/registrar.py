@@ -5,7 +5,6 @@ the workspace's merge rules because the registries are the user's files too.
 
 from __future__ import annotations
 
-import ast
 import json
 import keyword
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from pathlib import PurePosixPath
 
 from protocol.plan import Plan
 from server.plan.validation import component_file
+from server.source.python import analyze_python
 from server.template import TEMPLATE_DIR
 
 ROUTES_MODULE = "frontend/src/routes.tsx"
@@ -91,31 +91,7 @@ def render_routes(plan: Plan, exists: set[str]) -> RenderedRoutes:
 
 def defines_api_router(source: str) -> bool:
     """Whether a module assigns `router = APIRouter(...)` at its top level."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return False
-    for node in tree.body:
-        targets: list[ast.expr] = []
-        value: ast.expr | None = None
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        if not any(isinstance(t, ast.Name) and t.id == "router" for t in targets):
-            continue
-        if isinstance(value, ast.Call):
-            func = value.func
-            name = (
-                func.id
-                if isinstance(func, ast.Name)
-                else func.attr
-                if isinstance(func, ast.Attribute)
-                else ""
-            )
-            if name == "APIRouter":
-                return True
-    return False
+    return "router" in analyze_python(source).router_prefixes
 
 
 def backend_module(path: str) -> str:

@@ -10,6 +10,7 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
+from server.checks.smoke import CHROMIUM_ARGS
 from tests.conftest import REPO
 
 TOOLS = REPO / ".tools"
@@ -28,15 +30,6 @@ NODE24 = TOOLS / "node24" / "bin"
 VSIX = REPO / "client-extension" / "stepforge.vsix"
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "artifacts" / "vscode"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def require_code_server() -> None:
@@ -97,6 +90,25 @@ class CodeServer:
         )
         self.port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def running(
+        cls, home: Path, env: dict[str, str], server_command: list[str] | None = None
+    ) -> CodeServer:
+        """A started code-server with the .vsix installed, running the daemon of this checkout
+        (or `server_command`), set as the machine setting it is."""
+        instance = cls(
+            home,
+            env,
+            {},
+            {
+                "stepforge.serverCommand": server_command
+                or [sys.executable, "-m", "server", "serve"]
+            },
+        )
+        instance.install_extension()
+        instance.start()
+        return instance
 
     def install_extension(self) -> None:
         done = subprocess.run(

@@ -20,6 +20,7 @@ import docker
 import httpx
 import pytest
 
+from server.checks.smoke import CHROMIUM_ARGS
 from server.preview.owner import is_alive
 from server.preview.ports import port_is_free
 from server.preview.sandbox import workspace_tag
@@ -30,15 +31,6 @@ REQUEST = "a task manager with a dashboard and charts"
 LABELS = ["Dashboard", "Tasks", "Projects", "Settings"]
 CHROMIUM = "/usr/bin/chromium"
 CA_TARGET = str(CA_BUNDLE)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def generate_app(fake, workspace: Path) -> None:

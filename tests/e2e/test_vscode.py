@@ -38,16 +38,7 @@ def vscode_env(fake_groq) -> dict[str, str]:
 @pytest.fixture
 def server(tmp_path: Path, vscode_env) -> Iterator[CodeServer]:
     require_code_server()
-    import sys
-
-    instance = CodeServer(
-        tmp_path / "code-server",
-        vscode_env,
-        {},
-        {"stepforge.serverCommand": [sys.executable, "-m", "server", "serve"]},
-    )
-    instance.install_extension()
-    instance.start()
+    instance = CodeServer.running(tmp_path / "code-server", vscode_env)
     yield instance
     instance.stop()
 
@@ -270,14 +261,9 @@ def test_a_daemon_crash_is_a_notification_and_the_daemon_comes_back(server, fake
 
 def test_a_daemon_that_cannot_start_says_what_to_do(tmp_path, vscode_env, workspace):
     require_code_server()
-    broken = CodeServer(
-        tmp_path / "broken",
-        vscode_env,
-        {},
-        {"stepforge.serverCommand": ["/nonexistent/stepforge", "serve"]},
+    broken = CodeServer.running(
+        tmp_path / "broken", vscode_env, ["/nonexistent/stepforge", "serve"]
     )
-    broken.install_extension()
-    broken.start()
     try:
         with open_vscode(broken, workspace, "cannot-start") as workbench:
             toast = workbench.notification("was not found. Install StepForge")
