@@ -1,5 +1,7 @@
 """Preview benchmark: from `stepforge/preview/start` to both URLs answering, per runtime, cold
-(no dependencies installed yet) and warm (images built, dependencies cached: the second start).
+(no dependencies installed yet), warm (images built, dependencies cached: the second start), and
+for docker a new project's first start (its volumes filled from the pristine copy of the
+template's dependencies).
 
 Run: .venv/bin/python -m bench.preview   (needs the images: `stepforge images build`;
      writes bench/results/preview.json)
@@ -22,6 +24,7 @@ import httpx
 from bench.common import daemon_environment, write_results
 from protocol import methods
 from server.client import DaemonClient
+from server.preview import volumes
 from server.preview.launch import BACKEND_LOCKS, FRONTEND_LOCKS, dependency_key
 from tests.conftest import container_network_env
 from tests.fake_groq import AppResponder, FakeGroq, ScriptedApp
@@ -35,14 +38,17 @@ async def generated_workspace(env: dict[str, str]) -> Path:
     return workspace
 
 
-def forget_dependencies(workspace: Path, runtime: str) -> None:
-    """Make the next start cold: no node_modules, no venv, no dependency volumes."""
+def forget_dependencies(workspace: Path, runtime: str, pristine: bool = True) -> None:
+    """Make the next start cold: no node_modules, no venv, no dependency volumes (and, unless
+    `pristine`, no pristine copy of the template's either)."""
     if runtime == "docker":
         client = docker.from_env()
-        for name in (
-            f"stepforge-npm-{dependency_key(workspace, FRONTEND_LOCKS)}",
-            f"stepforge-venv-{dependency_key(workspace, BACKEND_LOCKS)}",
-        ):
+        names = [volumes.dependency_volume(workspace, role) for role in ("frontend", "backend")]
+        if not pristine:
+            for role, locks in (("frontend", FRONTEND_LOCKS), ("backend", BACKEND_LOCKS)):
+                name = volumes.pristine_name(role, dependency_key(workspace, locks))
+                names += [name, name + "-done"]
+        for name in names:
             try:
                 client.volumes.get(name).remove(force=True)
             except docker.errors.NotFound:
@@ -70,11 +76,15 @@ async def run(runtimes: list[str], repeats: int) -> dict[str, Any]:
         env = {**daemon_environment(fake), **container_network_env()}
         for runtime in runtimes:
             workspace = await generated_workspace(env)
-            forget_dependencies(workspace, runtime)
+            forget_dependencies(workspace, runtime, pristine=False)
             cold = await timed_start(workspace, env, runtime)
+            if runtime == "docker":
+                forget_dependencies(workspace, runtime)
+                first = await timed_start(workspace, env, runtime)
             warm = [await timed_start(workspace, env, runtime) for _ in range(repeats)]
             figures[runtime] = {
                 "cold_seconds": round(cold, 2),
+                **({"new_project_seconds": round(first, 2)} if runtime == "docker" else {}),
                 "warm_seconds_median": round(statistics.median(warm), 2),
                 "warm_seconds_max": round(max(warm), 2),
                 "warm_runs": repeats,

@@ -96,8 +96,9 @@ def preview_section(p: dict) -> str:
     for runtime in ("docker", "local"):
         if runtime in p:
             r = p[runtime]
+            first = f"{r['new_project_seconds']} s" if "new_project_seconds" in r else "(as cold)"
             rows.append(
-                f"| {runtime} | {r['cold_seconds']} s | **{r['warm_seconds_median']} s** (max {r['warm_seconds_max']} s, "
+                f"| {runtime} | {r['cold_seconds']} s | {first} | **{r['warm_seconds_median']} s** (max {r['warm_seconds_max']} s, "
                 f"{r['warm_runs']} runs) | < 5 s | {_verdict(r['warm_seconds_max'] < 5)} |"
             )
     table = "\n".join(rows)
@@ -107,12 +108,14 @@ Command: `.venv/bin/python -m bench.preview` (needs the images: `stepforge image
 Measured {p["measured"]} on {p["machine"]}.
 
 From the `stepforge/preview/start` request to its answer, which comes when both URLs answer HTTP 200
-(the benchmark checks them again). Cold: no dependencies installed (docker: the dependency volumes
-removed; local: no node_modules, no venv), so npm and uv download and install. Warm: images built,
-dependencies cached, the second and later starts.
+(the benchmark checks them again). Cold: no dependencies installed anywhere (docker: the project's
+dependency volumes and the pristine copy of the template's removed; local: no node_modules, no
+venv), so npm and uv download and install. New project: the project's volumes removed, the
+pristine copy kept (what a new project meets once any project was previewed or checked): they are
+filled by copying. Warm: the second and later starts.
 
-| Runtime | Cold start | Warm start | Target (warm) | |
-|---|---|---|---|---|
+| Runtime | Cold start | New project | Warm start | Target (warm) | |
+|---|---|---|---|---|---|
 {table}
 """
 

@@ -432,7 +432,10 @@ async def run_new(args: argparse.Namespace) -> int:
     console.say(f"Project: {folder}")
     results: dict[str, Any] = {"folder": str(folder), "plan": planned, "generate": generated}
     code = generate_exit_code(generated)
-    if args.preview and code in (EXIT_OK, EXIT_CONFLICT):
+    # Every file written: the preview starts, even if problems remain (they are listed above,
+    # and the running app shows them too); a file that failed would only break it.
+    blocked = [s for s in generated["skipped"] if not s["reason"].startswith("deleted by the user")]
+    if args.preview and not generated["failed"] and not blocked:
         try:
             async with DaemonClient(folder, on_notification=console.notification) as client:
                 with console.progress("Preview") as progress:

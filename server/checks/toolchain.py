@@ -21,7 +21,7 @@ from docker.errors import APIError, DockerException, NotFound
 from docker.models.containers import Container
 
 from server.checks.tools import HARNESS
-from server.preview import sandbox
+from server.preview import sandbox, volumes
 from server.preview.docker_runtime import DockerRuntime
 from server.preview.local_runtime import host_environment, install_backend, install_frontend
 from server.workspace.meta import MetaFiles
@@ -73,7 +73,7 @@ class DockerToolchain:
         """The role's checker container, with dependencies installed (a changed lock file gets a
         fresh volume and a fresh container)."""
         client = self.runtime.client()
-        volume = sandbox.dependency_volume(self.root, role)
+        volume = volumes.dependency_volume(self.root, role)
         try:
             container = client.containers.get(self._name(role))
             labels = container.labels
@@ -88,7 +88,9 @@ class DockerToolchain:
         except NotFound:
             pass
         image = self.runtime.images[role]
-        volume = sandbox.ensure_volume(client, self.root, role, image)
+        volume = volumes.ensure_volume(
+            client, self.root, role, image, self.runtime.mounts, self.environment
+        )
         container = client.containers.run(
             image,
             ["sleep", "infinity"],

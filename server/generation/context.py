@@ -21,7 +21,7 @@ from server.source.outline import outline
 MESSAGE_OVERHEAD = 8
 # Outlines of files the file does not depend on are the least likely to matter: they may use at
 # most this share of the budget (the most relevant first), the rest are only named.
-OUTLINE_SHARE = 0.25
+OUTLINE_SHARE = 0.2
 NO_CONTEXT = "(no other files yet)\n"
 
 

@@ -19,7 +19,7 @@ import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.containers import Container
 
-from server.preview import sandbox
+from server.preview import sandbox, volumes
 from server.preview.launch import LaunchSpec
 from server.preview.owner import is_alive
 from server.preview.records import ROLES, PreviewRecord, Role, RuntimeName
@@ -104,7 +104,9 @@ class DockerRuntime:
         name = self._container_name(root, role)
         self._remove_named(name, root)
         client = self.client()
-        volume = sandbox.ensure_volume(client, spec.root, role, self.images[role])
+        volume = volumes.ensure_volume(
+            client, spec.root, role, self.images[role], self.mounts, spec.settings.container_env
+        )
         if role == "frontend":
             script, inside, outside = FRONTEND_SCRIPT, FRONTEND_INSIDE, spec.frontend_port
             env = {**spec.frontend_env(), "STEPFORGE_VITE_CACHE_DIR": "/tmp/.vite"}
@@ -220,7 +222,7 @@ class DockerRuntime:
                 continue
             if labels.get(f"{LABEL}.purpose", "preview") == "preview":
                 reaped.append(labels.get(f"{LABEL}.workspace", container.name))
-        removed = sandbox.remove_abandoned_volumes(self.client())
+        removed = volumes.remove_abandoned_volumes(self.client())
         if removed:
             log.info("removed %d dependency volume(s) of deleted workspaces", len(removed))
         return reaped

@@ -4,8 +4,7 @@
 Generated code is untrusted: a container sees only the folder it serves (`frontend/` or `backend/`,
 never `.git`, `.stepforge` or `.vscode`), runs as the user's uid with every capability dropped,
 no-new-privileges, a read-only root filesystem with a tmpfs for scratch, and memory, CPU and
-process limits. Its dependencies live in a named volume of its own workspace (never shared with
-another project), owned by the user and closed to everyone else. Blocking calls (docker SDK).
+process limits. Its dependencies live in a volume of its own workspace (`server.preview.volumes`).
 """
 
 from __future__ import annotations
@@ -15,11 +14,6 @@ import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
-
-import docker
-from docker.errors import APIError, NotFound
-
-from server.preview.launch import BACKEND_LOCKS, FRONTEND_LOCKS, dependency_key
 
 log = logging.getLogger(__name__)
 
@@ -122,75 +116,3 @@ def run_options(
         "nano_cpus": 1_000_000_000,
         "pids_limit": 512,
     }
-
-
-def dependency_volume(root: Path, role: Role) -> str:
-    """The volume that holds this workspace's installed dependencies for `role`, keyed by its
-    lock file: a changed lock file gets a fresh volume, an unchanged one installs nothing."""
-    locks = FRONTEND_LOCKS if role == "frontend" else BACKEND_LOCKS
-    return f"{VOLUME_PREFIX[role]}-{workspace_tag(str(root))}-{dependency_key(root, locks)}"
-
-
-def ensure_volume(client: docker.DockerClient, root: Path, role: Role, image: str) -> str:
-    """Create the workspace's dependency volume if needed, owned by the user with mode 0700 (a
-    one-shot root container with only CHOWN and FOWNER does that); older volumes of the same
-    workspace and role are removed."""
-    name = dependency_volume(root, role)
-    try:
-        client.volumes.get(name)
-        return name
-    except NotFound:
-        pass
-    client.volumes.create(
-        name, labels=labels(str(root), role, "dependencies", uid=str(os.getuid()))
-    )
-    try:
-        client.containers.run(
-            image,
-            # The marker keeps the volume non-empty: Docker copies the image's /deps (owner and
-            # mode included) onto an empty volume at every mount, which would undo the chmod.
-            [
-                "sh",
-                "-c",
-                f"touch /deps/.stepforge-volume && chown -R {os.getuid()}:{os.getgid()} /deps "
-                "&& chmod 0700 /deps",
-            ],
-            user="0:0",
-            cap_drop=["ALL"],
-            cap_add=["CHOWN", "FOWNER"],
-            security_opt=["no-new-privileges"],
-            network_disabled=True,
-            volumes={name: {"bind": "/deps", "mode": "rw"}},
-            labels=labels(str(root), role, "volume-init"),
-            remove=True,
-        )
-    except Exception:
-        client.volumes.get(name).remove(force=True)
-        raise
-    _remove_stale_volumes(client, root, role, keep=name)
-    return name
-
-
-def _remove_stale_volumes(client: docker.DockerClient, root: Path, role: Role, keep: str) -> None:
-    for volume in client.volumes.list(filters={"label": f"{LABEL}.managed=1"}):
-        volume_labels = volume.attrs.get("Labels") or {}
-        if volume.name != keep and is_ours(volume_labels, str(root), role):
-            try:
-                volume.remove()
-            except APIError as error:  # still mounted by a running container: next time
-                log.debug("kept volume %s: %s", volume.name, error)
-
-
-def remove_abandoned_volumes(client: docker.DockerClient) -> list[str]:
-    """Remove the dependency volumes of workspaces that no longer exist (a deleted project's
-    packages would otherwise stay on disk for good); returns their names."""
-    removed = []
-    for volume in client.volumes.list(filters={"label": f"{LABEL}.managed=1"}):
-        workspace = (volume.attrs.get("Labels") or {}).get(f"{LABEL}.workspace")
-        if workspace and not Path(workspace).is_dir():
-            try:
-                volume.remove()
-                removed.append(volume.name)
-            except APIError as error:  # still mounted somewhere
-                log.debug("kept volume %s: %s", volume.name, error)
-    return removed

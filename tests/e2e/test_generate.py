@@ -80,6 +80,13 @@ async def test_generate_the_whole_app_with_progress_and_file_status(lsp, workspa
     )
     assert result["usage"]["calls"] == 24 and result["usage"]["completionTokens"] > 0
     assert_app_complete(workspace)
+    # The prompts share their first part byte for byte: the provider serves most from its cache,
+    # and the usage says so, as the provider counted it.
+    file_calls = [s for s in fake_groq.served if s.file_path]
+    assert result["usage"]["cachedTokens"] == sum(s.cached_tokens for s in file_calls)
+    assert result["usage"]["promptTokens"] == sum(s.prompt_tokens for s in file_calls)
+    assert result["usage"]["cachedTokens"] > 0.6 * result["usage"]["promptTokens"]
+    assert all(s.prompt.rstrip().endswith(f"Write the file `{s.file_path}`.") for s in file_calls)
 
     reports = lsp.progress_reports[token]
     assert type(reports[0]).__name__ == "WorkDoneProgressBegin" and reports[-1].message == "Done"
@@ -97,6 +104,9 @@ async def test_generate_the_whole_app_with_progress_and_file_status(lsp, workspa
     status = await request(lsp, "stepforge/status", {})
     assert status["counts"] == {"done": 24} and status["generating"] is False
     assert all(entry["usage"]["completionTokens"] > 0 for entry in status["files"])
+    assert sum(entry["usage"]["cachedTokens"] for entry in status["files"]) == sum(
+        s.cached_tokens for s in file_calls
+    )
     assert status["usage"]["calls"] == 25  # the plan and 24 files
     routes = (workspace / "frontend/src/routes.tsx").read_text()
     assert 'import("./pages/Dashboard")' in routes and "PendingPage" not in routes

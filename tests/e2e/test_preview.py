@@ -213,15 +213,39 @@ async def test_docker_containers_are_locked_down(fake_groq, workspace):
 
 
 def test_dependency_volumes_are_never_shared_between_projects(fake_groq, tmp_path):
+    """Each project gets its own volume, filled from the pristine copy of the template's
+    dependencies (no install over the network); a project whose lock file differs does not."""
     require_docker()
-    from server.preview.sandbox import dependency_volume
+    from server.preview import volumes
+    from server.preview.launch import FRONTEND_LOCKS, dependency_key
 
+    engine = docker.from_env()
     first, second = tmp_path / "first", tmp_path / "second"
     for folder in (first, second):
         folder.mkdir()
-        generate_app(fake_groq, folder)
+        generate_app(fake_groq, folder)  # its check fills the volumes
     for role in ("frontend", "backend"):
-        assert dependency_volume(first, role) != dependency_volume(second, role)
+        ours = [volumes.dependency_volume(folder, role) for folder in (first, second)]
+        assert ours[0] != ours[1]
+        for name in ours:
+            volume = engine.volumes.get(name)
+            assert volume.attrs["Labels"]["stepforge.purpose"] == "dependencies"
+    key = dependency_key(first, FRONTEND_LOCKS)
+    pristine = volumes.pristine_name("frontend", key)
+    engine.volumes.get(pristine + "-done")  # installed once, complete
+    listed = engine.containers.run(
+        "stepforge-frontend:1",
+        ["sh", "-c", "ls /deps/node_modules/.bin/tsc && stat -c %a /deps"],
+        volumes={volumes.dependency_volume(second, "frontend"): {"bind": "/deps", "mode": "ro"}},
+        user=f"{os.getuid()}:{os.getgid()}",
+        remove=True,
+    ).decode()
+    assert "/deps/node_modules/.bin/tsc" in listed and listed.strip().endswith("700")
+    lock = second / "frontend/package-lock.json"
+    lock.write_text(
+        lock.read_text().replace('"lockfileVersion"', '"name": "changed", "lockfileVersion"', 1)
+    )
+    assert volumes.pristine_for(engine, second, "frontend", "stepforge-frontend:1", [], {}) is None
 
 
 async def test_stop_touches_only_what_stepforge_started(fake_groq, workspace):

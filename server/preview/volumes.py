@@ -1,0 +1,228 @@
+"""The dependency volumes of the sandboxed containers: one per workspace and role, keyed by the
+lock file, owned by the user, mode 0700, never shared between projects; removed with their
+workspace.
+
+A new project's volume is filled from a pristine copy of the template's dependencies when its lock
+file is the template's, so its first preview or check copies them (a second or two) instead of
+installing them over the network. That copy is installed once per lock file, by StepForge, from
+the template's own manifests (the installed StepForge's files, never a workspace's), and only ever
+mounted read-only into the container that copies it: no project's code runs where it could change
+it. A project whose plan added packages installs its own, as before. Blocking calls (docker SDK).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from pathlib import Path
+
+import docker
+from docker.errors import APIError, NotFound
+
+from server.preview.launch import BACKEND_LOCKS, FRONTEND_LOCKS, dependency_key
+from server.preview.records import state_folder
+from server.preview.sandbox import (
+    INSTALL,
+    LABEL,
+    VOLUME_PREFIX,
+    Role,
+    is_ours,
+    labels,
+    run_options,
+    workspace_tag,
+)
+from server.template import TEMPLATE_DIR
+
+log = logging.getLogger(__name__)
+
+
+def dependency_volume(root: Path, role: Role) -> str:
+    """The volume that holds this workspace's installed dependencies for `role`, keyed by its
+    lock file: a changed lock file gets a fresh volume, an unchanged one installs nothing."""
+    locks = FRONTEND_LOCKS if role == "frontend" else BACKEND_LOCKS
+    return f"{VOLUME_PREFIX[role]}-{workspace_tag(str(root))}-{dependency_key(root, locks)}"
+
+
+def ensure_volume(
+    client: docker.DockerClient,
+    root: Path,
+    role: Role,
+    image: str,
+    mounts: list[str],
+    environment: dict[str, str],
+) -> str:
+    """Create the workspace's dependency volume if needed, owned by the user with mode 0700, and
+    filled from the pristine copy of the template's dependencies when its lock file is the
+    template's; older volumes of the same workspace and role are removed."""
+    name = dependency_volume(root, role)
+    try:
+        client.volumes.get(name)
+        return name
+    except NotFound:
+        pass
+    client.volumes.create(
+        name, labels=labels(str(root), role, "dependencies", uid=str(os.getuid()))
+    )
+    try:
+        own_volume(client, name, image)
+        pristine = pristine_for(client, root, role, image, mounts, environment)
+        if pristine is not None:
+            copy_volume(client, pristine, name, image)
+    except Exception:
+        client.volumes.get(name).remove(force=True)
+        raise
+    _remove_stale_volumes(client, root, role, keep=name)
+    return name
+
+
+def own_volume(client: docker.DockerClient, name: str, image: str) -> None:
+    """Make a new volume the user's, mode 0700 (a one-shot root container with only CHOWN and
+    FOWNER). The marker keeps it non-empty: Docker copies the image's /deps (owner and mode
+    included) onto an empty volume at every mount, which would undo the chmod."""
+    client.containers.run(
+        image,
+        [
+            "sh",
+            "-c",
+            f"touch /deps/.stepforge-volume && chown -R {os.getuid()}:{os.getgid()} /deps "
+            "&& chmod 0700 /deps",
+        ],
+        user="0:0",
+        cap_drop=["ALL"],
+        cap_add=["CHOWN", "FOWNER"],
+        security_opt=["no-new-privileges"],
+        network_disabled=True,
+        volumes={name: {"bind": "/deps", "mode": "rw"}},
+        labels={f"{LABEL}.managed": "1", f"{LABEL}.purpose": "volume-init"},
+        remove=True,
+    )
+
+
+def copy_volume(client: docker.DockerClient, source: str, target: str, image: str) -> None:
+    """Copy one volume's files into another, as the user (the source mounted read-only)."""
+    client.containers.run(
+        image,
+        ["cp", "-a", "/from/.", "/deps/"],
+        user=f"{os.getuid()}:{os.getgid()}",
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+        network_disabled=True,
+        read_only=True,
+        volumes={source: {"bind": "/from", "mode": "ro"}, target: {"bind": "/deps", "mode": "rw"}},
+        labels={f"{LABEL}.managed": "1", f"{LABEL}.purpose": "volume-init"},
+        remove=True,
+    )
+
+
+def _remove_stale_volumes(client: docker.DockerClient, root: Path, role: Role, keep: str) -> None:
+    for volume in client.volumes.list(filters={"label": f"{LABEL}.managed=1"}):
+        volume_labels = volume.attrs.get("Labels") or {}
+        if volume.name != keep and is_ours(volume_labels, str(root), role):
+            try:
+                volume.remove()
+            except APIError as error:  # still mounted by a running container: next time
+                log.debug("kept volume %s: %s", volume.name, error)
+
+
+def remove_abandoned_volumes(client: docker.DockerClient) -> list[str]:
+    """Remove the dependency volumes of workspaces that no longer exist (a deleted project's
+    packages would otherwise stay on disk for good); returns their names."""
+    removed = []
+    for volume in client.volumes.list(filters={"label": f"{LABEL}.managed=1"}):
+        workspace = (volume.attrs.get("Labels") or {}).get(f"{LABEL}.workspace")
+        if workspace and not Path(workspace).is_dir():
+            try:
+                volume.remove()
+                removed.append(volume.name)
+            except APIError as error:  # still mounted somewhere
+                log.debug("kept volume %s: %s", volume.name, error)
+    return removed
+
+
+# --- the pristine copy of the template's dependencies ------------------------------
+
+INSTALL_TIMEOUT = 900
+
+
+def _locks(role: Role) -> tuple[str, ...]:
+    return FRONTEND_LOCKS if role == "frontend" else BACKEND_LOCKS
+
+
+def pristine_name(role: Role, key: str) -> str:
+    return f"{VOLUME_PREFIX[role]}-pristine-{key}"
+
+
+def _done(name: str) -> str:
+    # Volumes cannot be relabelled: a second, empty volume says the install finished.
+    return f"{name}-done"
+
+
+def _installed(client: docker.DockerClient, name: str) -> bool:
+    try:
+        client.volumes.get(_done(name))
+        client.volumes.get(name)
+    except NotFound:
+        return False
+    return True
+
+
+def pristine_for(
+    client: docker.DockerClient,
+    root: Path,
+    role: Role,
+    image: str,
+    mounts: list[str],
+    environment: dict[str, str],
+) -> str | None:
+    """The pristine volume for this workspace's lock file, installed if needed; None when the
+    workspace's dependencies are not the template's (or the install failed: then the project
+    installs its own)."""
+    key = dependency_key(root, _locks(role))
+    if key != dependency_key(TEMPLATE_DIR, _locks(role)):
+        return None
+    name = pristine_name(role, key)
+    if _installed(client, name):
+        return name
+    state_folder().mkdir(parents=True, exist_ok=True)
+    with open(state_folder() / "pristine.lock", "a+") as lock:  # one install at a time
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _installed(client, name):
+            return name
+        return _install(client, role, image, key, mounts, environment)
+
+
+def _install(
+    client: docker.DockerClient,
+    role: Role,
+    image: str,
+    key: str,
+    mounts: list[str],
+    environment: dict[str, str],
+) -> str | None:
+    name = pristine_name(role, key)
+    labels = {f"{LABEL}.managed": "1", f"{LABEL}.purpose": "pristine"}
+    try:
+        client.volumes.get(name).remove(force=True)  # an install that did not finish
+    except NotFound:
+        pass
+    try:
+        client.volumes.create(name, labels=labels)
+        own_volume(client, name, image)
+        client.containers.run(
+            image,
+            ["timeout", str(INSTALL_TIMEOUT), "sh", "-c", "set -e\n" + INSTALL[role]],
+            remove=True,
+            labels=labels,
+            **run_options(TEMPLATE_DIR, role, name, mounts, environment, writable=False),
+        )
+        client.volumes.create(_done(name), labels=labels)
+    except (APIError, docker.errors.ContainerError) as error:
+        log.warning("could not prepare the template's %s dependencies: %s", role, error)
+        try:
+            client.volumes.get(name).remove(force=True)
+        except (NotFound, APIError):
+            pass
+        return None
+    log.info("installed the template's %s dependencies once, for every new project", role)
+    return name
