@@ -1,6 +1,6 @@
 """LLM providers behind one streaming call: retries, pacing by rate limits, token accounting."""
 
-from server.llm.client import ChatMessage, Completion, LLMClient
+from server.llm.client import Completion, LLMClient
 from server.llm.errors import (
     LLMAuthError,
     LLMBadOutputError,
@@ -9,6 +9,7 @@ from server.llm.errors import (
     LLMModelError,
     LLMUnavailableError,
 )
+from server.llm.messages import ChatMessage
 
 __all__ = [
     "ChatMessage",

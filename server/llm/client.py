@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import inspect
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal
 
 import anyio
 import groq
@@ -39,6 +38,7 @@ from protocol.models import Usage
 from server.config import Settings
 from server.errors import ConfigurationError
 from server.llm.accounting import Prediction, PromptAccounting
+from server.llm.answers import prompt_text, usage_of, visible_text
 from server.llm.errors import (
     LLMAuthError,
     LLMBadOutputError,
@@ -47,7 +47,9 @@ from server.llm.errors import (
     LLMModelError,
     LLMUnavailableError,
 )
+from server.llm.http_errors import describe, error_code, error_message, tpm_limit
 from server.llm.limits import apply_limits, read_limits
+from server.llm.messages import ChatMessage
 from server.llm.pacing import RateLimitPacer, parse_duration
 from server.llm.provider import (
     ResponseFormat,
@@ -63,11 +65,6 @@ MAX_RETRY_AFTER = 60.0
 MIN_ANSWER_TOKENS = 256
 Purpose = Literal["plan", "file", "change"]
 DEFAULT_EFFORT: dict[Purpose, str] = {"plan": "medium", "file": "low", "change": "medium"}
-
-
-class ChatMessage(TypedDict):
-    role: str
-    content: str
 
 
 @dataclass
@@ -136,72 +133,6 @@ class _WaitRetryAfterOrBackoff:
         error = state.outcome.exception() if state.outcome else None
         retry_after = _retry_after(error)
         return retry_after if retry_after is not None else self._backoff(state)
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, groq.APIStatusError):
-        return f"HTTP {error.status_code}: {_error_message(error)}"
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-
-
-def _error_message(error: groq.APIStatusError) -> str:
-    """The message of an error body, whatever its shape (OpenAI's, FastAPI's, a bare string)."""
-    body = error.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, str):
-            return inner
-        if isinstance(inner, dict):
-            for key in ("message", "detail"):
-                if isinstance(inner.get(key), str):
-                    return str(inner[key])
-        if isinstance(body.get("detail"), str):
-            return str(body["detail"])
-    if isinstance(body, str) and body.strip():
-        return body.strip()[:300]
-    return error.message
-
-
-def _tpm_limit(error: groq.APIStatusError) -> int | None:
-    """The tokens-per-minute limit a 413 names, in its headers or in its message."""
-    header = error.response.headers.get("x-ratelimit-limit-tokens")
-    if header and header.isdigit():
-        return int(header)
-    found = re.search(r"\(TPM\)\W+Limit (\d+)", _error_message(error))
-    return int(found.group(1)) if found else None
-
-
-def _error_code(error: groq.APIStatusError) -> str:
-    body = error.body
-    inner = body.get("error", body) if isinstance(body, dict) else None
-    code = inner.get("code") if isinstance(inner, dict) else None
-    return code if isinstance(code, str) else ""
-
-
-def visible_text(raw: str) -> str:
-    """The answer without a leading <think>...</think> block (some local models reason inline)."""
-    stripped = raw.lstrip()
-    if not stripped.startswith("<think>"):
-        return raw
-    end = stripped.find("</think>")
-    return "" if end < 0 else stripped[end + len("</think>") :].lstrip("\n")
-
-
-def _usage_of(reported: Any) -> Usage:
-    prompt_details = getattr(reported, "prompt_tokens_details", None)
-    completion_details = getattr(reported, "completion_tokens_details", None)
-    return Usage(
-        prompt_tokens=reported.prompt_tokens or 0,
-        completion_tokens=reported.completion_tokens or 0,
-        calls=1,
-        cached_tokens=getattr(prompt_details, "cached_tokens", 0) or 0,
-        reasoning_tokens=getattr(completion_details, "reasoning_tokens", 0) or 0,
-    )
-
-
-def prompt_text(messages: list[ChatMessage]) -> str:
-    """The prompt as the provider's cache sees it: the messages in order."""
-    return "".join(f"<{m['role']}>\n{m['content']}\n" for m in messages)
 
 
 class LLMClient:
@@ -381,7 +312,7 @@ class LLMClient:
         log.warning(
             "LLM call attempt %d failed (%s); retrying",
             state.attempt_number,
-            _describe(error) if error else "?",
+            describe(error) if error else "?",
         )
 
     async def _attempt(self, sdk: AsyncGroq, call: _Call, attempt: int) -> Completion:
@@ -453,7 +384,7 @@ class LLMClient:
         except groq.APIStatusError as error:
             refused = self._refused_parameter(error, body, attempt)
             if refused is not None:
-                raise _Refused(refused, _describe(error)) from error
+                raise _Refused(refused, describe(error)) from error
             raise
 
     @staticmethod
@@ -462,9 +393,9 @@ class LLMClient:
     ) -> str | None:
         """Which optional parameter a 4xx (or, from llama.cpp, a first 500) refuses, if any."""
         status = error.status_code
-        if status in (401, 403, 404, 413, 429) or _error_code(error) == "json_validate_failed":
+        if status in (401, 403, 404, 413, 429) or error_code(error) == "json_validate_failed":
             return None
-        message = _error_message(error).lower()
+        message = error_message(error).lower()
         for parameter in ("reasoning_effort", "stream_options"):
             if parameter in body and parameter in message:
                 return parameter
@@ -489,7 +420,7 @@ class LLMClient:
             async for chunk in stream:
                 reported = (chunk.x_groq.usage if chunk.x_groq else None) or chunk.usage
                 if reported is not None:
-                    usage = _usage_of(reported)
+                    usage = usage_of(reported)
                 for choice in chunk.choices:
                     # Only `content` is the answer: `reasoning` / `reasoning_content` never are.
                     if choice.delta.content:
@@ -527,26 +458,26 @@ class LLMClient:
             )
         if isinstance(error, groq.NotFoundError) or (
             isinstance(error, groq.BadRequestError)
-            and _error_code(error) in ("model_not_found", "model_decommissioned")
+            and error_code(error) in ("model_not_found", "model_decommissioned")
         ):
             return LLMModelError(
                 f"The model {self.settings.model!r} is not available at {self._endpoint()} "
-                f"({_error_message(error)}): set STEPFORGE_MODEL to a model the provider serves."
+                f"({error_message(error)}): set STEPFORGE_MODEL to a model the provider serves."
             )
         if isinstance(error, groq.APIStatusError) and (
-            error.status_code == 413 or _error_code(error) == "context_length_exceeded"
+            error.status_code == 413 or error_code(error) == "context_length_exceeded"
         ):
-            limit = _tpm_limit(error)
+            limit = tpm_limit(error)
             if limit is not None:
                 self.pacer.limit_tokens = limit
             return LLMContextError(
-                f"The request is too large for {self.settings.model!r} ({_describe(error)}): "
+                f"The request is too large for {self.settings.model!r} ({describe(error)}): "
                 "lower STEPFORGE_CONTEXT_WINDOW or STEPFORGE_MAX_OUTPUT_TOKENS.",
                 data={"tokensPerMinute": limit} if limit is not None else None,
             )
-        if isinstance(error, groq.BadRequestError) and _error_code(error) == "json_validate_failed":
+        if isinstance(error, groq.BadRequestError) and error_code(error) == "json_validate_failed":
             return LLMBadOutputError(
-                f"The model's answer was not valid JSON ({_error_message(error)})."
+                f"The model's answer was not valid JSON ({error_message(error)})."
             )
         attempts = self.settings.llm_retries + 1
         broken_off = isinstance(error, _StreamError | httpx.TransportError)
@@ -565,11 +496,11 @@ class LLMClient:
         if _is_retryable(error):
             return LLMUnavailableError(
                 f"{self._endpoint()} kept failing after {attempts} attempts "
-                f"(last: {_describe(error)}); try again later."
+                f"(last: {describe(error)}); try again later."
             )
         if isinstance(error, groq.APIStatusError) and error.status_code in (400, 422):
             return LLMUnavailableError(
-                f"{self._endpoint()} refused the request ({_describe(error)}): check "
+                f"{self._endpoint()} refused the request ({describe(error)}): check "
                 "STEPFORGE_MODEL and that the server speaks the OpenAI chat API."
             )
-        return LLMUnavailableError(f"The LLM request failed ({_describe(error)}).")
+        return LLMUnavailableError(f"The LLM request failed ({describe(error)}).")
