@@ -24,11 +24,13 @@ from protocol import methods
 from protocol.plan import Plan
 from server import prompts
 from server.client import DaemonClient
-from server.config import load_settings
+from server.config import DEFAULT_MODEL, Settings
 from server.generation.context import SourceFile, build_file_prompt
-from server.llm.tokens import estimate_tokens
+from server.generation.generator import CALIBRATION_MARGIN
+from server.llm.tokens import BYTES_PER_TOKEN, estimate_tokens
 from server.plan import dag
 from tests.fake_groq import AppResponder, FakeGroq, Latency, ScriptedApp, fake_tokens, fenced
+from tests.fake_groq.server import CHARS_PER_TOKEN
 
 LATENCY = Latency(first_token_seconds=0.3, tokens_per_second=400, chunk_tokens=16)
 
@@ -126,12 +128,18 @@ def naive_prompt_tokens(app: ScriptedApp) -> int:
     return total
 
 
-def simulated_prompt_tokens(app: ScriptedApp) -> tuple[int, int]:
+def daemon_budget(settings: Settings) -> int:
+    """The prompt budget in estimated tokens, as the daemon sets it once it has learned how many
+    real tokens (the test server's) an estimated one is."""
+    real_per_estimated = BYTES_PER_TOKEN / CHARS_PER_TOKEN * CALIBRATION_MARGIN
+    return int(settings.prompt_budget / real_per_estimated)
+
+
+def simulated_prompt_tokens(app: ScriptedApp, budget: int) -> tuple[int, int]:
     """(total, largest) prompt tokens the context builder gives this plan, files in step order,
     without running anything: for plans the daemon did not generate (no `depends_on`)."""
     plan = Plan.model_validate(app.plan)
     deps = dag.dependencies(plan)
-    settings, _ = load_settings(None, {})
     template = prompts.load("file", None)
     order = [p for step in dag.steps(plan) for p in step]
     sizes = []
@@ -145,7 +153,7 @@ def simulated_prompt_tokens(app: ScriptedApp) -> tuple[int, int]:
             path=path,
             plan=plan.to_document(),
             request="a synthetic benchmark app",
-            budget=settings.prompt_budget,
+            budget=budget,
             direct=direct,
             others=others,
         )
@@ -161,8 +169,10 @@ def percentile(values: list[float], fraction: float) -> float:
 async def run(sequential: bool) -> dict[str, Any]:
     app = ScriptedApp.synthetic()
     widest = max(len(step) for step in dag.steps(Plan.model_validate(app.plan)))
-    settings, _ = load_settings(None, {})
     with FakeGroq(AppResponder(app), latency=LATENCY) as fake:
+        # The daemon reads the model's window and output limit from the models endpoint.
+        window, max_output = fake.model_limits[DEFAULT_MODEL]
+        settings = Settings(context_window=window, max_output_tokens=max_output)
         parallel = await generate_once(fake, widest, probe=True)
         one_at_a_time = await generate_once(fake, 1, probe=False) if sequential else None
     bound = critical_path_seconds(app)
@@ -192,7 +202,7 @@ async def run(sequential: bool) -> dict[str, Any]:
     # The same plan without `depends_on`: every file of the previous step is a direct dependency,
     # shown in full. Simulated with the same context builder (the daemon's prompts are the same).
     without = ScriptedApp.synthetic(depends_on=0)
-    total, largest = simulated_prompt_tokens(without)
+    total, largest = simulated_prompt_tokens(without, daemon_budget(settings))
     figures["without_depends_on_prompt_share_of_naive"] = round(
         total / naive_prompt_tokens(without), 3
     )

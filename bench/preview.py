@@ -26,6 +26,7 @@ from protocol import methods
 from server.client import DaemonClient
 from server.preview import volumes
 from server.preview.launch import BACKEND_LOCKS, FRONTEND_LOCKS, dependency_key
+from server.preview.sandbox import Role
 from tests.conftest import container_network_env
 from tests.fake_groq import AppResponder, FakeGroq, ScriptedApp
 
@@ -45,7 +46,11 @@ def forget_dependencies(workspace: Path, runtime: str, pristine: bool = True) ->
         client = docker.from_env()
         names = [volumes.dependency_volume(workspace, role) for role in ("frontend", "backend")]
         if not pristine:
-            for role, locks in (("frontend", FRONTEND_LOCKS), ("backend", BACKEND_LOCKS)):
+            roles: tuple[tuple[Role, tuple[str, ...]], ...] = (
+                ("frontend", FRONTEND_LOCKS),
+                ("backend", BACKEND_LOCKS),
+            )
+            for role, locks in roles:
                 name = volumes.pristine_name(role, dependency_key(workspace, locks))
                 names += [name, name + "-done"]
         for name in names:

@@ -274,6 +274,10 @@ class StepForge:
         await self.llm.prepare()
         async with session.exclusive("generate") as store:
             plan = await anyio.to_thread.run_sync(session.require_plan)
+            # A plan written by hand, without `plan`, still gets the app around it. Both are no-ops
+            # once the template is there and the plan's packages are in its manifests.
+            await lay_out_template(session)
+            await add_plan_packages(session, plan)
             registering = anyio.Lock()
 
             async def on_file_done(path: str) -> None:

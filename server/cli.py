@@ -239,9 +239,15 @@ def _generate_params(args: argparse.Namespace) -> dict[str, Any]:
 def generate_exit_code(result: dict[str, Any]) -> int:
     """0 only when every file asked for is done and no error problem remains: failures, files
     skipped because a dependency failed, or errors the checks still find make it 1; a conflict
-    (your file kept, a proposal stored) makes it 4."""
+    (your file kept, a proposal stored) makes it 4. Problems in a file held by a conflict are
+    the user's kept version's: resolving the conflict comes first, so they do not make it 1."""
     blocked = [s for s in result["skipped"] if not s["reason"].startswith("deleted by the user")]
-    errors = [p for p in result.get("problems", []) if p.get("severity") == "error"]
+    in_conflict = {c["path"] for c in result.get("conflicts", [])}
+    errors = [
+        p
+        for p in result.get("problems", [])
+        if p.get("severity") == "error" and p.get("path") not in in_conflict
+    ]
     if result["failed"] or blocked or errors:
         return EXIT_FAILED
     return EXIT_CONFLICT if result.get("conflicts") else EXIT_OK

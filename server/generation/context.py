@@ -20,8 +20,10 @@ from server.source.outline import outline
 # Chat formatting costs a few tokens per message on every provider.
 MESSAGE_OVERHEAD = 8
 # Outlines of files the file does not depend on are the least likely to matter: they may use at
-# most this share of the budget (the most relevant first), the rest are only named.
-OUTLINE_SHARE = 0.2
+# most this share of the budget and never more than this many tokens (a 131k window is no reason
+# to send every call 16k tokens of unrelated files), the most relevant first; the rest are named.
+OUTLINE_SHARE = 0.25
+OUTLINE_MAX_TOKENS = 6144
 NO_CONTEXT = "(no other files yet)\n"
 
 
@@ -146,7 +148,7 @@ def build_file_prompt(
             result.outlined.append(source.path)
         else:
             result.named.append(source.path)
-    outline_room = int(budget * OUTLINE_SHARE)
+    outline_room = min(int(budget * OUTLINE_SHARE), OUTLINE_MAX_TOKENS)
     for source in others:
         section = _fence(source.path, outline(source.path, source.text), "outline")
         cost = estimate_tokens(section)

@@ -58,10 +58,8 @@ class _Tally:
     failed: list[FileIssue] = field(default_factory=list)
     skipped: list[FileIssue] = field(default_factory=list)
     conflicts: list[ConflictInfo] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
 
     def record(self, result: FileResult) -> None:
-        self.usage = self.usage + result.usage
         if result.outcome is WriteOutcome.CONFLICT and result.conflict_id:
             self.conflicts.append(
                 ConflictInfo(conflict_id=result.conflict_id, path=result.path, created=time.time())
@@ -129,6 +127,9 @@ class GenerationRun:
 
     async def run(self) -> GenerateResult:
         started = time.monotonic()
+        # Every call is accounted in the state, failed attempts included: the run's usage is what
+        # the state gained while it ran.
+        usage_before = self.session.store.state.usage
         await anyio.to_thread.run_sync(self._refresh_derived_states)
         targets = self._targets()
         self._total = len(targets)
@@ -153,7 +154,7 @@ class GenerationRun:
             failed=self.tally.failed,
             skipped=self.tally.skipped,
             conflicts=self.tally.conflicts,
-            usage=self.tally.usage,
+            usage=self.session.store.state.usage - usage_before,
             elapsed_seconds=round(time.monotonic() - started, 3),
         )
 
@@ -332,7 +333,6 @@ class GenerationRun:
                 purpose="file",
                 on_text=on_text,
             )
-            self.tally.usage = self.tally.usage + completion.usage
             self.session.store.add_usage(None, completion.usage)
             if completion.truncated:
                 log.info(

@@ -21,7 +21,11 @@ _FENCE_OPEN = re.compile(r"\A[ \t]*(```|~~~)[\w+-]*[ \t]*\n")
 
 
 class TruncatedAnswerError(LLMError):
-    pass
+    """Still cut off after every continuation; `usage` counts all of its parts."""
+
+    def __init__(self, message: str, usage: Usage) -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 def _inside_fence(text: str) -> bool:
@@ -80,5 +84,6 @@ async def complete_whole(
             return Completion(text=text, finish_reason=completion.finish_reason, usage=usage)
     raise TruncatedAnswerError(
         f"The answer was still cut off after {continuations} continuations "
-        f"({len(text)} characters): raise STEPFORGE_MAX_OUTPUT_TOKENS or split the file in the plan."
+        f"({len(text)} characters): raise STEPFORGE_MAX_OUTPUT_TOKENS or split the file in the plan.",
+        usage,
     )

@@ -163,6 +163,8 @@ async def test_a_file_that_keeps_failing_is_failed_and_its_dependents_skipped(
     assert [f["path"] for f in result["failed"]] == ["backend/models/project.py"]
     assert "Python syntax error" in result["failed"][0]["reason"]
     assert responder.calls_by_path["backend/models/project.py"] == 3  # bounded retries
+    # Every call is counted, the failed file's three included.
+    assert result["usage"]["calls"] == sum(responder.calls_by_path.values())
     skipped = {s["path"]: s["reason"] for s in result["skipped"]}
     assert skipped["backend/services/stats.py"] == "dependency failed: backend/models/project.py"
     assert "frontend/src/pages/Dashboard.tsx" in skipped  # transitively
@@ -335,6 +337,16 @@ def test_cli_generate_exit_code_reflects_failures(fake_groq, responder, workspac
         env=daemon_env(fake_groq),
     )
     assert only.returncode == 1 and "Not in the plan: backend/nope.py" in only.stderr
+
+
+def test_a_plan_written_by_hand_gets_the_template_around_it(fake_groq, workspace):
+    (workspace / ".stepforge").mkdir()
+    (workspace / ".stepforge" / "plan.json").write_text(json.dumps(APP.plan))
+    done = run_cli("generate", "--workspace", str(workspace), env=daemon_env(fake_groq))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert_app_complete(workspace)
+    for template_file in ("frontend/package.json", "frontend/src/main.tsx", "backend/main.py"):
+        assert (workspace / template_file).is_file(), template_file
 
 
 def _daemon_pid(workspace: Path) -> int | None:

@@ -202,8 +202,14 @@ def test_problems_and_the_regenerate_to_fix_quick_fix(server, fake_groq, workspa
         workbench.clear_notifications()
 
         workbench.open_file(card.path)
+        # The cursor goes onto the diagnostic itself: code actions get the problems at the cursor.
+        source_line = (workspace / card.path).read_text().splitlines()[card.line - 1]
+        column = source_line.index("task.name") + len("task.") + 2
         workbench.command("Go to Line/Column...")
-        workbench.answer(f":{card.line}:30")  # the go-to-line box keeps its ":" prefix
+        workbench.answer(f":{card.line}:{column}")  # the go-to-line box keeps its ":" prefix
+        expect(
+            page.locator(".statusbar-item", has_text=f"Ln {card.line}, Col {column}")
+        ).to_be_visible()
         page.keyboard.press("Control+.")
         fix = page.locator(".action-widget .monaco-list-row", has_text="Regenerate to fix")
         fix.click(timeout=30_000)

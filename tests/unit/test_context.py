@@ -4,8 +4,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server import prompts
-from server.generation.context import SourceFile, build_file_prompt
+from server.generation.context import OUTLINE_MAX_TOKENS, SourceFile, build_file_prompt
 from server.llm.tokens import estimate_tokens
+from server.source.outline import outline
 from tests.fake_groq import ScriptedApp
 
 APP = ScriptedApp.fixture()
@@ -54,6 +55,38 @@ def test_a_tight_budget_falls_back_to_outlines_then_names():
     assert tight.outlined or tight.named
     tiny = build(1500, DIRECT, OTHERS)
     assert tiny.tokens <= 1500
+
+
+def test_a_large_window_does_not_fill_prompts_with_unrelated_outlines():
+    """Outlines of files the file does not depend on stay within a fixed size, whatever the
+    window: a 131k-token model is no reason to pay for every other file in every call."""
+    many = [SourceFile(f"frontend/src/lib/module{i:03}.ts", big_module(i)) for i in range(80)]
+    prompt = build_file_prompt(
+        template=TEMPLATE,
+        path="frontend/src/pages/Dashboard.tsx",
+        plan=APP.plan,
+        request="a task manager",
+        budget=100_000,
+        direct=[],
+        others=many,
+    )
+    outlines = prompt.messages[1]["content"].count("(outline)")
+    assert 0 < outlines < len(many) and len(prompt.outlined) == outlines
+    assert prompt.named  # the rest are named, not dropped
+    shown = sum(estimate_tokens(outline_section(s)) for s in many if s.path in prompt.outlined)
+    assert shown <= OUTLINE_MAX_TOKENS
+
+
+def big_module(index: int) -> str:
+    return "".join(
+        f"export function helper{index}_{k}(items: string[], limit: number): string[] {{\n"
+        "  return items.slice(0, limit);\n}\n"
+        for k in range(20)
+    )
+
+
+def outline_section(source: SourceFile) -> str:
+    return f"### {source.path} (outline)\n```\n{outline(source.path, source.text).rstrip()}\n```\n"
 
 
 @settings(max_examples=60, deadline=None)
