@@ -252,7 +252,7 @@ def free_tier_section(f: dict) -> str:
     )
     return f"""## Groq's free tier, compressed
 
-Command: `.venv/bin/python -m bench.free_tier` (about 20 minutes, mostly the checks after each
+Command: `.venv/bin/python -m bench.free_tier` (about 3 minutes, mostly the checks after each
 generate). Measured {f["measured"]} on {f["machine"]}.
 
 A limit of {f["tpm"]:,} tokens per {f["window_seconds"]:g}-second window (the free tier's 8,000 per
