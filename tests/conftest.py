@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -95,6 +96,23 @@ async def start_lsp(
         )
     )
     return client
+
+
+def generate_app_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The scripted task manager planned and generated through the CLI, for a module's tests to
+    copy (plan and generate are proven elsewhere; this spares each test their time)."""
+    folder = tmp_path_factory.mktemp("generated") / "project"
+    folder.mkdir()
+    with FakeGroq(AppResponder(ScriptedApp.fixture())) as fake:
+        for args in (("plan", "a task manager"), ("generate", "--no-repair")):
+            done = run_cli(*args, "--workspace", str(folder), env=daemon_env(fake), timeout=600)
+            assert done.returncode == 0, done.stderr
+    return folder
+
+
+def copy_app(source: Path, workspace: Path) -> Path:
+    shutil.copytree(source, workspace, symlinks=True, dirs_exist_ok=True)
+    return workspace
 
 
 @pytest_asyncio.fixture

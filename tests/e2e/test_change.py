@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, daemon_env, run_cli
-from tests.fake_groq import AppResponder, FakeGroq, Latency, ScriptedApp
+from tests.conftest import REPO, copy_app, daemon_env, generate_app_once, run_cli
+from tests.fake_groq import AppResponder, Latency, ScriptedApp
 from tests.fake_groq.changes import (
     DELTA,
     MODIFICATIONS,
@@ -40,22 +39,13 @@ def responder() -> AppResponder:
 
 @pytest.fixture(scope="module")
 def generated_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The task manager planned and generated once for this module (plan and generate are proven
-    elsewhere); each test changes its own copy."""
-    folder = tmp_path_factory.mktemp("generated") / "project"
-    folder.mkdir()
-    with FakeGroq(AppResponder(ScriptedApp.fixture())) as fake:
-        env = daemon_env(fake)
-        for args in (("plan", "a task manager"), ("generate", "--no-repair")):
-            done = run_cli(*args, "--workspace", str(folder), env=env, timeout=600)
-            assert done.returncode == 0, done.stderr
-    return folder
+    return generate_app_once(tmp_path_factory)
 
 
 @pytest.fixture
 def generated(generated_once: Path, workspace: Path) -> Path:
-    shutil.copytree(generated_once, workspace, symlinks=True, dirs_exist_ok=True)
-    return workspace
+    """Each test changes its own copy of the generated app."""
+    return copy_app(generated_once, workspace)
 
 
 def change(fake, workspace: Path, *args: str, timeout: float = 600):
