@@ -408,7 +408,9 @@ def test_sigkill_mid_run_then_resume_completes_without_regenerating_done_files(
     assert all(responder.calls_by_path[p] == 1 for p in done_before), (
         "a done file was generated twice"
     )
-    assert all(responder.calls_by_path[p] == 2 for p in interrupted)
+    # An interrupted file is asked again once; it may not have been asked at all before the kill
+    # (its state says `generating` a moment before its request goes out).
+    assert all(responder.calls_by_path[p] in (1, 2) for p in interrupted)
 
 
 def test_one_writer_per_workspace_while_status_still_reads(fake_groq, workspace):
