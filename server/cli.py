@@ -236,19 +236,23 @@ def _generate_params(args: argparse.Namespace) -> dict[str, Any]:
     return params
 
 
+def _blocked(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Files skipped because a dependency failed (not those the user deleted)."""
+    return [s for s in result["skipped"] if not s["reason"].startswith("deleted by the user")]
+
+
 def generate_exit_code(result: dict[str, Any]) -> int:
     """0 only when every file asked for is done and no error problem remains: failures, files
     skipped because a dependency failed, or errors the checks still find make it 1; a conflict
     (your file kept, a proposal stored) makes it 4. Problems in a file held by a conflict are
     the user's kept version's: resolving the conflict comes first, so they do not make it 1."""
-    blocked = [s for s in result["skipped"] if not s["reason"].startswith("deleted by the user")]
     in_conflict = {c["path"] for c in result.get("conflicts", [])}
     errors = [
         p
         for p in result.get("problems", [])
         if p.get("severity") == "error" and p.get("path") not in in_conflict
     ]
-    if result["failed"] or blocked or errors:
+    if result["failed"] or _blocked(result) or errors:
         return EXIT_FAILED
     return EXIT_CONFLICT if result.get("conflicts") else EXIT_OK
 
@@ -440,8 +444,7 @@ async def run_new(args: argparse.Namespace) -> int:
     code = generate_exit_code(generated)
     # Every file written: the preview starts, even if problems remain (they are listed above,
     # and the running app shows them too); a file that failed would only break it.
-    blocked = [s for s in generated["skipped"] if not s["reason"].startswith("deleted by the user")]
-    if args.preview and not generated["failed"] and not blocked:
+    if args.preview and not generated["failed"] and not _blocked(generated):
         try:
             async with DaemonClient(folder, on_notification=console.notification) as client:
                 with console.progress("Preview") as progress:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import anyio
 
@@ -81,6 +83,18 @@ class ChangeService:
                 files[path] = data.decode("utf-8", "replace")
         return files
 
+    def _delta_check(
+        self, session: WorkspaceSession, plan: Plan
+    ) -> Callable[[Any], tuple[PlanDelta, Plan]]:
+        """Blocking: how a delta is checked, the LLM's answer and a confirmed one alike."""
+        return partial(
+            validate_delta,
+            plan,
+            template_paths=template_paths(),
+            exists=session.exists,
+            max_files=self.settings.max_planned_files,
+        )
+
     async def _ask(
         self, session: WorkspaceSession, plan: Plan, request: str, progress: Progress
     ) -> tuple[PlanDelta, Plan, Usage]:
@@ -92,13 +106,7 @@ class ChangeService:
         ask = JsonAsk(
             what="change",
             messages=messages,
-            validate=partial(
-                validate_delta,
-                plan,
-                template_paths=template_paths(),
-                exists=session.exists,
-                max_files=self.settings.max_planned_files,
-            ),
+            validate=self._delta_check(session, plan),
             schema=delta_response_format(),
             purpose="change",
         )
@@ -117,14 +125,7 @@ class ChangeService:
             plan = await anyio.to_thread.run_sync(session.require_plan)
             if params.delta is not None:  # confirmed by the user after a dry run
                 delta, changed = await anyio.to_thread.run_sync(
-                    partial(
-                        validate_delta,
-                        plan,
-                        params.delta,
-                        template_paths=template_paths(),
-                        exists=session.exists,
-                        max_files=self.settings.max_planned_files,
-                    )
+                    self._delta_check(session, plan), params.delta
                 )
                 usage = Usage()
             else:

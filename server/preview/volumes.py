@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import docker
@@ -37,11 +38,15 @@ from server.template import TEMPLATE_DIR
 log = logging.getLogger(__name__)
 
 
+def _locks(role: Role) -> tuple[str, ...]:
+    return FRONTEND_LOCKS if role == "frontend" else BACKEND_LOCKS
+
+
 def dependency_volume(root: Path, role: Role) -> str:
     """The volume that holds this workspace's installed dependencies for `role`, keyed by its
     lock file: a changed lock file gets a fresh volume, an unchanged one installs nothing."""
-    locks = FRONTEND_LOCKS if role == "frontend" else BACKEND_LOCKS
-    return f"{VOLUME_PREFIX[role]}-{workspace_tag(str(root))}-{dependency_key(root, locks)}"
+    key = dependency_key(root, _locks(role))
+    return f"{VOLUME_PREFIX[role]}-{workspace_tag(str(root))}-{key}"
 
 
 def ensure_volume(
@@ -115,38 +120,42 @@ def copy_volume(client: docker.DockerClient, source: str, target: str, image: st
     )
 
 
-def _remove_stale_volumes(client: docker.DockerClient, root: Path, role: Role, keep: str) -> None:
+def _remove_managed_volumes(
+    client: docker.DockerClient, unwanted: Callable[[str, dict[str, str]], bool]
+) -> list[str]:
+    """Remove StepForge's volumes for which `unwanted(name, labels)` holds; a volume still mounted
+    by a container is kept for next time. Returns the names removed."""
+    removed = []
     for volume in client.volumes.list(filters={"label": f"{LABEL}.managed=1"}):
-        volume_labels = volume.attrs.get("Labels") or {}
-        if volume.name != keep and is_ours(volume_labels, str(root), role):
+        if unwanted(volume.name, volume.attrs.get("Labels") or {}):
             try:
                 volume.remove()
-            except APIError as error:  # still mounted by a running container: next time
+                removed.append(volume.name)
+            except APIError as error:
                 log.debug("kept volume %s: %s", volume.name, error)
+    return removed
+
+
+def _remove_stale_volumes(client: docker.DockerClient, root: Path, role: Role, keep: str) -> None:
+    _remove_managed_volumes(
+        client, lambda name, found: name != keep and is_ours(found, str(root), role)
+    )
 
 
 def remove_abandoned_volumes(client: docker.DockerClient) -> list[str]:
     """Remove the dependency volumes of workspaces that no longer exist (a deleted project's
     packages would otherwise stay on disk for good); returns their names."""
-    removed = []
-    for volume in client.volumes.list(filters={"label": f"{LABEL}.managed=1"}):
-        workspace = (volume.attrs.get("Labels") or {}).get(f"{LABEL}.workspace")
-        if workspace and not Path(workspace).is_dir():
-            try:
-                volume.remove()
-                removed.append(volume.name)
-            except APIError as error:  # still mounted somewhere
-                log.debug("kept volume %s: %s", volume.name, error)
-    return removed
+
+    def abandoned(_name: str, found: dict[str, str]) -> bool:
+        workspace = found.get(f"{LABEL}.workspace")
+        return bool(workspace and not Path(workspace).is_dir())
+
+    return _remove_managed_volumes(client, abandoned)
 
 
 # --- the pristine copy of the template's dependencies ------------------------------
 
 INSTALL_TIMEOUT = 900
-
-
-def _locks(role: Role) -> tuple[str, ...]:
-    return FRONTEND_LOCKS if role == "frontend" else BACKEND_LOCKS
 
 
 def pristine_name(role: Role, key: str) -> str:
