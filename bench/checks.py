@@ -1,7 +1,7 @@
 """Check-and-repair benchmark, through real daemons against the fake Groq server, the real
 TypeScript compiler, ruff and Python interpreter (in the Docker runtime, as the preview):
 
-- detection: the scripted app with a defect in 4 of its 24 files (`tests/fake_groq/defects.py`),
+- detection: the scripted app with a defect in 4 of its 25 files (`tests/fake_groq/defects.py`),
   generated without repair: precision and recall of the problems reported;
 - repair cost: the same app generated with repair: repair tokens as a share of generation tokens,
   and which apps end with no problem (the defective one, the clean task manager, a synthetic app);

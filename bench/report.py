@@ -170,7 +170,7 @@ def checks_section(c: dict) -> str:
 Command: `.venv/bin/python -m bench.checks` (about 3 minutes; needs Docker and the images).
 Measured {c["measured"]} on {c["machine"]}.
 
-The task manager with the defects a real LLM writes in 4 of its 24 files (a missing named export, a
+The task manager with the defects a real LLM writes in 4 of its 25 files (a missing named export, a
 wrong property only the compiler sees, a Python import of a missing class, a call to an endpoint the
 backend lacks; `tests/fake_groq/defects.py`), through a real daemon, the real TypeScript compiler,
 ruff and Python interpreter in the Docker runtime. Tokens are the provider's counts.
@@ -298,6 +298,38 @@ extension logs the time from its activation to the daemon's `initialize` answer.
 """
 
 
+def template_section(t: dict) -> str:
+    rows = [
+        (
+            "Template cold build (`vite build`, no dist, no Vite cache), with the kit / before",
+            f"{t['cold_build_after_seconds']} s / {t['cold_build_before_seconds']} s = "
+            f"**{t['cold_build_ratio']}**",
+            "≤ 1.25",
+            _verdict(t["cold_build_ratio"] <= 1.25),
+        ),
+        (
+            "Template warm `tsc --noEmit --incremental`, with the kit / before",
+            f"{t['warm_tsc_after_seconds']} s / {t['warm_tsc_before_seconds']} s = "
+            f"**{t['warm_tsc_ratio']}**",
+            "≤ 1.25",
+            _verdict(t["warm_tsc_ratio"] <= 1.25),
+        ),
+    ]
+    return f"""## The template with Tailwind and the kit
+
+Command: `.venv/bin/python -m bench.template` (installs both templates' dependencies once).
+Measured {t["measured"]} on {t["machine"]}.
+
+The template alone (no generated files), before = the template of commit {t["baseline"]}
+(no Tailwind, no kit), after = the template of the work tree; median of {t["runs"]} interleaved
+runs of each{f", load average {t['load_average']} on the machine" if "load_average" in t else ""}.
+
+| Figure | Measured | Target | |
+|---|---|---|---|
+{_table(rows)}
+"""
+
+
 def main() -> None:
     sections = [
         "# Benchmarks\n\nFigures written by `.venv/bin/python -m bench.report` from `bench/results/*.json`;\n"
@@ -314,6 +346,7 @@ def main() -> None:
         ("change", change_section),
         ("free_tier", free_tier_section),
         ("vscode", vscode_section),
+        ("template", template_section),
     ):
         figures = _load(name)
         if figures:

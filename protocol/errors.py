@@ -16,6 +16,7 @@ class ErrorCode(IntEnum):
     PATH_OUTSIDE_WORKSPACE = -33002
     WORKSPACE_BUSY = -33003
     UNAUTHORIZED = -33004
+    WORKSPACE_READ_ONLY = -33005
 
     # Configuration and the LLM: the message says what to set or fix
     CONFIGURATION = -33010

@@ -22,6 +22,7 @@ PREVIEW_START = "stepforge/preview/start"
 PREVIEW_STOP = "stepforge/preview/stop"
 PREVIEW_STATUS = "stepforge/preview/status"
 PREVIEW_LOGS = "stepforge/preview/logs"
+PREVIEW_RESET_DATA = "stepforge/preview/resetData"
 CHECK = "stepforge/check"
 CHANGE = "stepforge/change"
 HISTORY = "stepforge/history"
@@ -48,6 +49,7 @@ REQUESTS: dict[str, Method] = {
     PREVIEW_STOP: Method(m.PreviewStopParams, m.PreviewStopResult),
     PREVIEW_STATUS: Method(m.PreviewStatusParams, m.PreviewStatusResult),
     PREVIEW_LOGS: Method(m.PreviewLogsParams, m.PreviewLogsResult),
+    PREVIEW_RESET_DATA: Method(m.PreviewResetDataParams, m.PreviewResetDataResult),
     CHECK: Method(m.CheckParams, m.CheckResult),
     CHANGE: Method(m.ChangeParams, m.ChangeResult),
     HISTORY: Method(m.HistoryParams, m.HistoryResult),

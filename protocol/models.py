@@ -7,12 +7,36 @@ silently ignored option). Results are built by the server and dumped with `to_wi
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 ProgressToken = int | str
+MAX_REQUEST_CHARACTERS = 10_000
+
+
+def _request_text(value: str) -> str:
+    """A request says something (spaces alone are as empty as nothing) and fits the limit."""
+    if not value.strip():
+        raise PydanticCustomError("empty_request", "the request is empty: say what you want")
+    if len(value) > MAX_REQUEST_CHARACTERS:
+        raise PydanticCustomError(
+            "request_too_long",
+            "the request is {length} characters long; at most {limit} are accepted",
+            {"length": f"{len(value):,}", "limit": f"{MAX_REQUEST_CHARACTERS:,}"},
+        )
+    return value
+
+
+RequestText = Annotated[
+    str,
+    AfterValidator(_request_text),
+    Field(
+        json_schema_extra={"minLength": 1, "maxLength": MAX_REQUEST_CHARACTERS, "pattern": r"\S"}
+    ),
+]
 
 
 class WireModel(BaseModel):
@@ -90,7 +114,7 @@ class FileIssue(WireModel):
 
 
 class PlanParams(WorkspaceParams):
-    request: str = Field(min_length=1, max_length=10_000, description="What to build, in one line.")
+    request: RequestText = Field(description="What to build, in one line (not blank).")
 
 
 class PlanResult(WireModel):
@@ -190,6 +214,23 @@ class CheckParams(WorkspaceParams):
         default=False,
         description="Also run the app: the backend's GET endpoints, every page in a browser.",
     )
+    tools_runtime: PreviewRuntime | None = Field(
+        default=None,
+        description="Where the checks that run the project's code (the interpreter, the compiler "
+        "with its plugins, the smoke test) run: docker, or local (unsandboxed, on this machine). "
+        "Default: the previewRuntime setting; never local unless chosen there or here.",
+    )
+
+
+class PageScreenshot(WireModel):
+    """A picture of one planned route as the runtime check saw it in a desktop-wide browser."""
+
+    route: str = Field(description="The route's path, e.g. /tasks.")
+    path: str = Field(description="The PNG, workspace-relative: .stepforge/screenshots/tasks.png.")
+    page_file: str | None = Field(default=None, description="The file of the route's page.")
+    blank: bool = Field(
+        default=False, description="Whether the page showed nothing besides the layout."
+    )
 
 
 class CheckResult(WireModel):
@@ -197,6 +238,19 @@ class CheckResult(WireModel):
     tiers: list[CheckTier]
     counts: dict[str, int] = Field(default_factory=dict, description="error/warning counts")
     elapsed_seconds: float = 0.0
+    complete: bool = Field(
+        default=False,
+        description="Whether every check that applies ran to the end. False: the project was not "
+        "fully checked (`notRun` names the checks, their tiers say why); no problems then does "
+        "not mean a clean project.",
+    )
+    not_run: list[str] = Field(
+        default_factory=list, description="The checks that applied but did not run or finish."
+    )
+    screenshots: list[PageScreenshot] = Field(
+        default_factory=list,
+        description="With `runtime`: a screenshot of every planned route that loaded.",
+    )
 
 
 # --- stepforge/generate --------------------------------------------------------------------------
@@ -293,8 +347,8 @@ class ConflictDetailsResult(WireModel):
 
 
 class ChangeParams(WorkspaceParams):
-    request: str = Field(
-        min_length=1, max_length=10_000, description='What to change, e.g. "add a favorites page".'
+    request: RequestText = Field(
+        description='What to change, e.g. "add a favorites page" (not blank).'
     )
     dry_run: bool = Field(default=False, description="Return the delta and change nothing.")
     delta: dict[str, Any] | None = Field(
@@ -353,6 +407,16 @@ class UndoResult(WireModel):
     kept: list[FileIssue] = Field(
         default_factory=list, description="Files you edited since the change: not touched."
     )
+    breaks: dict[str, list[Problem]] = Field(
+        default_factory=dict,
+        description="For each kept file that now breaks the app: the problems it causes (in it, "
+        "or in the files that import it), found by checking the project after the undo.",
+    )
+    checked: bool = Field(
+        default=True,
+        description="False when the project could not be checked after the undo (the message "
+        "says why): `breaks` is then unknown, not empty.",
+    )
     message: str
 
 
@@ -394,6 +458,18 @@ class PreviewHealth(WireModel):
     backend: bool
 
 
+class PreviewData(WireModel):
+    """Where the app's database lives for a runtime (outside the source folders)."""
+
+    runtime: PreviewRuntime
+    database: Literal["sqlite"] = "sqlite"
+    location: str = Field(description="For people: the docker volume, or the file's path.")
+    volume: str | None = Field(default=None, description="The docker volume holding the data.")
+    path: str | None = Field(default=None, description="The SQLite file (local runtime).")
+    database_url: str = Field(description="DATABASE_URL as the backend sees it.")
+    backups: str = Field(description="Where `preview reset-data` keeps its copies.")
+
+
 class PreviewStatusResult(WireModel):
     running: bool
     runtime: PreviewRuntime | None = None
@@ -401,6 +477,24 @@ class PreviewStatusResult(WireModel):
     backend_url: str | None = None
     health: PreviewHealth | None = None
     detached: bool = False
+    data: PreviewData | None = Field(
+        default=None, description="Where the app's data is (the runtime it last ran with)."
+    )
+
+
+class PreviewResetDataParams(WorkspaceParams):
+    runtime: PreviewRuntime | None = Field(
+        default=None,
+        description="Whose data to reset; default: the runtime the preview last ran with.",
+    )
+
+
+class PreviewResetDataResult(WireModel):
+    reset: bool = Field(description="False: there was no data to reset.")
+    backup: str | None = Field(default=None, description="The copy kept: a volume or a folder.")
+    restarted: bool = Field(default=False, description="The running preview was restarted.")
+    data: PreviewData
+    message: str
 
 
 class PreviewLogsParams(WorkspaceParams):

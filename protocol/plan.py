@@ -8,6 +8,7 @@ whose component is planned) live in `server.planning.validation`, because they n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -76,6 +77,60 @@ class ImplementationStep(PlanPart):
         return value
 
 
+class ModelField(PlanPart):
+    """One column of a planned table. Written as `"name: type"` in older plans."""
+
+    name: str = Field(min_length=1)
+    type: str = "str"
+    required: bool = True
+    default: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            name, _, type_ = value.partition(":")
+            return _field_from(name.strip(), type_.strip() or "str")
+        return value
+
+
+def _field_from(name: str, type_: Any) -> dict[str, Any]:
+    """A field of an older plan's `{"name": "type"}` mapping: optional when its type allows None."""
+    if isinstance(type_, dict):
+        return {"name": name, **type_}
+    text = str(type_)
+    return {"name": name, "type": text, "required": "None" not in text and "Optional" not in text}
+
+
+_LEADING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class DataModel(PlanPart):
+    """A table of the app's database: `{"name": "Recipe", "fields": [{"name": "title", "type":
+    "str", "required": true}]}`; unknown keys (relations, description) are kept. Older plans'
+    shapes are read too: fields as a `{"name": "type"}` mapping, a model as `{"Recipe": {...}}`
+    or as a sentence starting with its name."""
+
+    name: str = Field(min_length=1)
+    fields: list[ModelField] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_shapes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            match = _LEADING_NAME.search(value)
+            return {"name": match.group(0) if match else value.strip(), "description": value}
+        if not isinstance(value, dict):
+            return value
+        if "name" not in value and len(value) == 1:
+            ((name, fields),) = value.items()
+            value = {"name": name, "fields": fields}
+        fields = value.get("fields")
+        if isinstance(fields, dict):
+            value = {**value, "fields": [_field_from(k, v) for k, v in fields.items()]}
+        return value
+
+
 class PlanDependencies(PlanPart):
     """Packages the app needs beyond the template's: name -> version range, per ecosystem."""
 
@@ -94,7 +149,7 @@ class Plan(PlanPart):
     files: dict[str, list[PlannedFile]]
     routes: list[Route] = Field(default_factory=list)
     api_endpoints: list[ApiEndpoint] = Field(default_factory=list)
-    data_models: list[Any] = Field(default_factory=list)
+    data_models: list[DataModel] = Field(default_factory=list)
     dependencies: PlanDependencies = Field(default_factory=PlanDependencies)
     implementation_order: list[ImplementationStep] = Field(min_length=1)
 
@@ -108,6 +163,9 @@ class Plan(PlanPart):
 
     def file(self, path: str) -> PlannedFile | None:
         return next((f for f in self.planned_files() if f.path == path), None)
+
+    def data_model(self, name: str) -> DataModel | None:
+        return next((m for m in self.data_models if m.name == name), None)
 
     def to_document(self) -> dict[str, Any]:
         """The plan as stored in plan.json: no nulls the LLM did not write, no empty

@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 
 from protocol import methods
+from protocol.errors import ErrorCode
 from protocol.models import (
     ChangeParams,
     ChangeResult,
@@ -30,6 +31,8 @@ from protocol.models import (
     PreviewLogNotification,
     PreviewLogsParams,
     PreviewLogsResult,
+    PreviewResetDataParams,
+    PreviewResetDataResult,
     PreviewStartParams,
     PreviewStartResult,
     PreviewStatusResult,
@@ -47,15 +50,16 @@ from protocol.plan import Plan
 from server.change.service import ChangeService
 from server.checks.problems import counts
 from server.checks.publisher import ProblemPublisher
-from server.checks.service import Checker, load_problems
+from server.checks.service import Checker, has_app, load_problems
 from server.config import Settings
-from server.errors import WorkspaceBusyError
+from server.errors import StepForgeError, WorkspaceBusyError
 from server.generation.regenerate import regenerate_file
 from server.generation.service import GenerationRun, RunOptions
 from server.llm import LLMClient
 from server.planning.naming import project_name
 from server.planning.planner import Planner, plan_document
 from server.preview.records import Role
+from server.preview.reset import reset_data
 from server.preview.service import PreviewService
 from server.progress import Progress
 from server.repair import check_and_repair
@@ -65,10 +69,11 @@ from server.template.install import lay_out_template, register
 from server.template.packages import add_plan_packages
 from server.template.registrar import affects_registries
 from server.workspace import layout
-from server.workspace.conflicts import conflict_details, resolve_conflict
+from server.workspace.conflicts import conflict_details
 from server.workspace.layout import PROBLEMS
 from server.workspace.session import WorkspaceSession
 from server.workspace.watcher import WorkspaceWatcher
+from server.workspace.writable import require_writable
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +178,18 @@ class StepForge:
         if session.job is None:  # a job of this daemon checks again when it ends
             self._recheck_after_job(session, paths)
 
+    async def document_saved(self, root: Path, path: str) -> None:
+        """An editor's `textDocument/didSave`: the same as an edit the watcher saw. Only a
+        StepForge workspace gets a session from a save."""
+        session = self.sessions.get(root)
+        if session is None and (root / ".stepforge").is_dir():
+            session = self.session(root)
+        if session is None:
+            return
+        if session.current_plan is None:  # nothing watched this workspace yet: read its plan
+            await anyio.to_thread.run_sync(session.load_plan)
+        await self._changes(session, {path})
+
     def _recheck_after_job(self, session: WorkspaceSession, paths: set[str]) -> None:
         """A checked project whose files changed (a save, a regeneration): check it again, so
         the editor's diagnostics follow."""
@@ -202,6 +219,7 @@ class StepForge:
     # --- stepforge/plan ------------------------------------------------------------------------
 
     async def plan(self, root: Path, params: PlanParams, progress: Progress) -> PlanResult:
+        await anyio.to_thread.run_sync(require_writable, root)  # before the LLM is asked
         session = self.session(root)
         await self.llm.prepare()
         async with session.exclusive("plan") as store:
@@ -270,6 +288,7 @@ class StepForge:
     async def generate(
         self, root: Path, params: GenerateParams, progress: Progress
     ) -> GenerateResult:
+        await anyio.to_thread.run_sync(require_writable, root)  # before the LLM is asked
         session = self.session(root)
         await self.llm.prepare()
         async with session.exclusive("generate") as store:
@@ -345,6 +364,8 @@ class StepForge:
     # --- stepforge/change, history, undo -------------------------------------------------------
 
     async def change(self, root: Path, params: ChangeParams, progress: Progress) -> ChangeResult:
+        if not params.dry_run:  # before the LLM is asked
+            await anyio.to_thread.run_sync(require_writable, root)
         session = self.session(root)
         result = await self.changes.change(session, params, progress)
         await self._refresh_watch(session)
@@ -354,6 +375,7 @@ class StepForge:
         return await self.changes.history(self.session(root))
 
     async def undo(self, root: Path) -> UndoResult:
+        await anyio.to_thread.run_sync(require_writable, root)
         session = self.session(root)
         result = await self.changes.undo(session)
         self._recheck_after_job(session, set(result.reverted))
@@ -364,7 +386,20 @@ class StepForge:
     async def check(self, root: Path, params: CheckParams, progress: Progress) -> CheckResult:
         session = self.session(root)
         plan = await anyio.to_thread.run_sync(session.load_plan)
-        report = await self.checker.check(root, plan, runtime=params.runtime, progress=progress)
+        if plan is None and session.plan_error is None and not has_app(root):
+            raise StepForgeError(
+                f"No app in {root}: nothing to check. Create one first (`stepforge new`, or "
+                "`stepforge plan` and `stepforge generate` in this folder).",
+                code=ErrorCode.PLAN_MISSING,
+            )
+        report = await self.checker.check(
+            root,
+            plan,
+            runtime=params.runtime,
+            progress=progress,
+            tools_runtime=params.tools_runtime,
+            plan_error=session.plan_error,
+        )
         self.problems.publish(root, report.problems)
         return report.result()
 
@@ -373,6 +408,7 @@ class StepForge:
     async def regenerate_file(
         self, root: Path, params: RegenerateFileParams, progress: Progress
     ) -> RegenerateFileResult:
+        await anyio.to_thread.run_sync(require_writable, root)
         session = self.session(root)
         await self.llm.prepare()
         async with session.exclusive("regenerate"):
@@ -387,9 +423,11 @@ class StepForge:
     async def resolve_conflict(
         self, root: Path, params: ResolveConflictParams
     ) -> ResolveConflictResult:
+        await anyio.to_thread.run_sync(require_writable, root)
         session = self.session(root)
         async with session.exclusive("resolve"):
-            result = await resolve_conflict(session, params)
+            # Through the change service: a conflict a change raised is settled as part of it.
+            result = await self.changes.resolve(session, params)
             await session.prune_baselines()
         self._recheck_after_job(session, {result.path})
         return result
@@ -420,3 +458,8 @@ class StepForge:
 
     async def preview_logs(self, root: Path, params: PreviewLogsParams) -> PreviewLogsResult:
         return await self.previews.logs(root, params.lines)
+
+    async def preview_reset_data(
+        self, root: Path, params: PreviewResetDataParams, progress: Progress
+    ) -> PreviewResetDataResult:
+        return await reset_data(self.previews, root, params, progress)

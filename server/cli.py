@@ -11,26 +11,41 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import InvalidStateError
 from pathlib import Path
 from typing import Any
 
 from protocol import methods
 from protocol.errors import CONFIGURATION_OR_LLM, ErrorCode
 from server import __version__
+from server.cli_conflicts import conflict_text
 from server.cli_render import Console
+from server.cli_request import RequestError, add_request_args, request_text
 from server.client import DaemonClient, DaemonError
+from server.errors import StepForgeError
+from server.tool_env import tool_environment
+from server.workspace.meta import META
+from server.workspace.writable import require_writable, write_problem
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_CONFLICT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 
 def _workspace_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workspace", "-w", required=True, type=Path, help="the project folder")
+    parser.add_argument(
+        "--workspace",
+        "-w",
+        type=Path,
+        help="the project folder (default: the nearest folder from here up holding .stepforge/, "
+        "else the current folder)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
 
 
@@ -55,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     plan = commands.add_parser("plan", help="ask the LLM for a plan and store it in the workspace")
-    plan.add_argument("request", help='what to build, e.g. "a task manager with a dashboard"')
+    add_request_args(plan, "a task manager with a dashboard")
     _workspace_arg(plan)
 
     status = commands.add_parser("status", help="what the workspace holds")
@@ -85,6 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="recreate the file if you deleted it"
     )
 
+    conflicts = commands.add_parser("conflicts", help="list the conflicts waiting for you")
+    _workspace_arg(conflicts)
+    conflict = commands.add_parser(
+        "conflict", help="show a conflict: your edits and StepForge's proposal, as diffs"
+    )
+    conflict.add_argument("action", choices=["show"])
+    conflict.add_argument("conflict_id", help="the conflict id (`stepforge conflicts` lists them)")
+    _workspace_arg(conflict)
+
     resolve = commands.add_parser("resolve", help="settle a conflict left by a regeneration")
     resolve.add_argument("conflict_id", help="the conflict id (`stepforge status` lists them)")
     _workspace_arg(resolve)
@@ -94,17 +118,21 @@ def build_parser() -> argparse.ArgumentParser:
     preview = commands.add_parser(
         "preview", help="run the app: frontend and backend, in containers or locally"
     )
-    preview.add_argument("action", choices=["start", "stop", "status", "logs"])
+    preview.add_argument(
+        "action",
+        choices=["start", "stop", "status", "logs", "reset-data"],
+        help="reset-data: empty the app's database, after keeping a copy",
+    )
     _workspace_arg(preview)
     preview.add_argument(
         "--runtime", choices=["docker", "local"], help="default: docker when an engine answers"
     )
-    preview.add_argument("--lines", type=int, default=200, help="log lines to show (logs)")
+    preview.add_argument("--lines", type=int, default=200, help="log lines to show, in all (logs)")
 
     change = commands.add_parser(
         "change", help='change the app with a request ("add a favorites page"), keeping your edits'
     )
-    change.add_argument("request", help="what to change")
+    add_request_args(change, "add a favorites page")
     _workspace_arg(change)
     change.add_argument(
         "--dry-run", action="store_true", help="show the plan delta and change nothing"
@@ -128,6 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also run the app: its GET endpoints, and every page in a browser",
     )
+    check.add_argument(
+        "--tools-runtime",
+        choices=["docker", "local"],
+        help="where the checks that run the project's code run (the interpreter, the compiler "
+        "with its plugins, the app): default docker; local runs them unsandboxed on this "
+        "machine, as you (without Docker they are skipped unless you choose local)",
+    )
 
     images = commands.add_parser(
         "images", help="build the preview's base images offline (needs root)"
@@ -136,18 +171,15 @@ def build_parser() -> argparse.ArgumentParser:
     images.add_argument("--force", action="store_true", help="rebuild even if they exist")
 
     new = commands.add_parser("new", help="plan and generate a new project in a new folder")
+    add_request_args(new, "a task manager with a dashboard and charts")
     new.add_argument(
-        "request", help='what to build, e.g. "a task manager with a dashboard and charts"'
-    )
-    new.add_argument(
-        "--parent",
-        type=Path,
-        default=Path.cwd(),
-        help="where the project folder is created (default: here)",
+        "--parent", type=Path, help="where the project folder is created (default: here)"
     )
     new.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     new.add_argument(
-        "--preview", action="store_true", help="start the preview when the app is generated"
+        "--preview",
+        action="store_true",
+        help="start the preview right after the plan: each page appears as its file is written",
     )
     _generate_args(new)
     return parser
@@ -283,8 +315,21 @@ async def cmd_resolve(
     client: DaemonClient, args: argparse.Namespace, console: Console
 ) -> tuple[dict[str, Any], int]:
     params: dict[str, Any] = {"conflictId": args.conflict_id, "choice": args.choice}
+    if args.choice == "merged" and args.content_file is None:
+        raise DaemonError(
+            "--choice merged needs --content-file FILE: the file holding the merged text "
+            f"(`stepforge conflict show {args.conflict_id}` shows both sides).",
+            code=ErrorCode.INVALID_PARAMS,
+        )
     if args.content_file is not None:
-        params["content"] = args.content_file.read_text(encoding="utf-8")
+        try:
+            params["content"] = args.content_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "it is not UTF-8 text"
+            raise DaemonError(
+                f"cannot read --content-file {args.content_file}: {reason}.",
+                code=ErrorCode.INVALID_PARAMS,
+            ) from None
     result = await client.request(methods.RESOLVE_CONFLICT, params)
     console.say(result["message"])
     return result, EXIT_OK
@@ -312,22 +357,54 @@ async def cmd_preview(
         result = await client.request(methods.PREVIEW_STATUS, {})
         console.preview_status(result)
         return result, EXIT_OK
+    if args.action == "reset-data":
+        reset_params = {"runtime": args.runtime} if args.runtime else {}
+        with console.progress("Reset data") as progress:
+            result = await client.request(methods.PREVIEW_RESET_DATA, reset_params, progress)
+        console.say(result["message"])
+        return result, EXIT_OK
     result = await client.request(methods.PREVIEW_LOGS, {"lines": args.lines})
     for item in result["lines"]:
         console.say(f"[{item['role']}] {item['line']}")
+    if not result["lines"]:
+        # Nothing to show: say whether that is a quiet preview or no preview at all.
+        status = await client.request(methods.PREVIEW_STATUS, {})
+        console.error(
+            "the preview has written no log lines yet."
+            if status.get("running")
+            else f"no preview runs for {client.workspace}: start one with "
+            f"`stepforge preview start --workspace {client.workspace}`."
+        )
     return result, EXIT_OK
 
 
 async def cmd_change(
     client: DaemonClient, args: argparse.Namespace, console: Console
 ) -> tuple[dict[str, Any], int]:
-    params = {**_generate_params(args), "request": args.request, "dryRun": args.dry_run}
+    if not args.dry_run:
+        try:  # before the LLM is asked for the delta
+            require_writable(client.workspace)
+        except StepForgeError as error:
+            raise DaemonError(error.message, code=error.code) from None
+    # First the delta (a dry run), shown before anything changes; then that very delta applied.
+    params = {**_generate_params(args), "request": args.request, "dryRun": True}
     with console.progress("Changing") as progress:
-        result = await client.request(methods.CHANGE, params, progress)
-    console.change_summary(result)
+        planned = await client.request(methods.CHANGE, params, progress)
     if args.dry_run:
-        return result, EXIT_OK
+        console.change_summary(planned)
+        return planned, EXIT_OK
+    console.change_delta(planned["delta"])
+    params = {**_generate_params(args), "request": args.request, "delta": planned["delta"]}
+    with console.progress("Applying the change") as progress:
+        result = await client.request(methods.CHANGE, params, progress)
+    result["usage"] = _added(planned.get("usage", {}), result.get("usage", {}))
+    console.change_summary(result, delta_shown=True)
     return result, generate_exit_code(result)
+
+
+def _added(first: dict[str, int], second: dict[str, int]) -> dict[str, int]:
+    """Two usages in one (the delta's LLM call, then the files')."""
+    return {key: first.get(key, 0) + second.get(key, 0) for key in {*first, *second}}
 
 
 async def cmd_history(
@@ -342,23 +419,64 @@ async def cmd_undo(
     client: DaemonClient, args: argparse.Namespace, console: Console
 ) -> tuple[dict[str, Any], int]:
     result = await client.request(methods.UNDO, {})
-    console.say(result["message"])
-    for issue in result.get("kept", []):
-        console.say(f"  kept {issue['path']}: {issue['reason']}")
-    return result, EXIT_OK
+    console.undo_summary(result)
+    # The undo is done either way; a kept file that breaks the app (or an app that could not be
+    # checked) is still something to fix, and scripts learn it from the exit code.
+    broken = bool(result.get("breaks")) or result.get("checked") is False
+    return result, EXIT_FAILED if broken else EXIT_OK
 
 
 async def cmd_check(
     client: DaemonClient, args: argparse.Namespace, console: Console
 ) -> tuple[dict[str, Any], int]:
+    params: dict[str, Any] = {"runtime": args.runtime}
+    if args.tools_runtime:
+        params["toolsRuntime"] = args.tools_runtime
     with console.progress("Checking") as progress:
-        result = await client.request(methods.CHECK, {"runtime": args.runtime}, progress)
+        result = await client.request(methods.CHECK, params, progress)
     console.problems(result["problems"], result["tiers"])
+    if result.get("screenshots"):
+        console.say(
+            f"Screenshots of {len(result['screenshots'])} pages in .stepforge/screenshots/."
+        )
+    return result, check_exit_code(result)
+
+
+def check_exit_code(result: dict[str, Any]) -> int:
+    """0 only for a complete check that found no error: an error, or a check that applied but did
+    not run or finish (a tool killed, Docker missing and local not chosen), makes it 1."""
     errors = [p for p in result["problems"] if p["severity"] == "error"]
-    return result, EXIT_FAILED if errors else EXIT_OK
+    not_run = [t for t in result["tiers"] if not t.get("ran")]
+    if errors or not_run or not result.get("complete", False):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+async def cmd_conflicts(
+    client: DaemonClient, args: argparse.Namespace, console: Console
+) -> tuple[dict[str, Any], int]:
+    status = await client.request(methods.STATUS, {})
+    result = {"conflicts": status["conflicts"]}
+    if not status["conflicts"]:
+        console.say("No conflicts.")
+    for item in status["conflicts"]:
+        console.say(f"{item['conflictId']}  {item['path']}")
+    if status["conflicts"]:
+        console.say("\nSee one: stepforge conflict show ID")
+    return result, EXIT_OK
+
+
+async def cmd_conflict(
+    client: DaemonClient, args: argparse.Namespace, console: Console
+) -> tuple[dict[str, Any], int]:
+    result = await client.request(methods.CONFLICT_DETAILS, {"conflictId": args.conflict_id})
+    console.say(conflict_text(result))
+    return result, EXIT_OK
 
 
 COMMANDS: dict[str, Command] = {
+    "conflicts": cmd_conflicts,
+    "conflict": cmd_conflict,
     "check": cmd_check,
     "change": cmd_change,
     "history": cmd_history,
@@ -382,9 +500,10 @@ def exit_code_for(error: DaemonError) -> int:
 
 async def run_client(args: argparse.Namespace) -> int:
     console = Console(json_output=args.json)
-    workspace: Path = args.workspace
-    if not workspace.is_dir():
-        console.error(f"{workspace} is not a folder: create it first (mkdir -p {workspace}).")
+    workspace: Path = args.workspace or default_workspace(Path.cwd())
+    problem = folder_problem(workspace, None if args.workspace else "--workspace")
+    if problem is not None:
+        console.error(problem)
         return EXIT_USAGE
     client = DaemonClient(workspace.resolve(), on_notification=console.notification)
     try:
@@ -396,6 +515,33 @@ async def run_client(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     return code
+
+
+async def _start_preview(folder: Path, console: Console) -> dict[str, Any]:
+    """Start the app's preview, detached: it outlives this command (`preview stop` ends it)."""
+    async with DaemonClient(folder) as client:  # quietly: the generation shows its progress
+        preview: dict[str, Any] = await client.request(methods.PREVIEW_START, {"detached": True})
+    console.say(f"Preview: {preview['frontendUrl']} (pages appear as they are written)")
+    return preview
+
+
+def default_workspace(here: Path) -> Path:
+    """The nearest folder from `here` up that holds a StepForge project, else `here`."""
+    for folder in (here, *here.parents):
+        if (folder / META).is_dir():
+            return folder
+    return here
+
+
+def folder_problem(folder: Path, flag: str | None) -> str | None:
+    """Why `folder` cannot be the folder to work in, in words; `flag` is the option that would
+    name another (None: the user already passed it)."""
+    other = f", or pass {flag}" if flag else ""
+    if folder.is_dir():
+        return None
+    if folder.exists():
+        return f"{folder} is a file, not a folder: name a folder{other or ' instead'}."
+    return f"{folder} is not a folder: create it first (mkdir -p {folder}){other}."
 
 
 def unique_folder(parent: Path, name: str) -> Path:
@@ -410,9 +556,14 @@ async def run_new(args: argparse.Namespace) -> int:
     """Plan in a staging folder (the name comes from the plan), move it to its own new folder,
     then generate there."""
     console = Console(json_output=args.json)
-    parent: Path = args.parent.resolve()
-    if not parent.is_dir():
-        console.error(f"{parent} is not a folder: create it first, or pass --parent.")
+    parent: Path = (args.parent or Path.cwd()).resolve()
+    problem = folder_problem(parent, None if args.parent else "--parent")
+    if problem is None and (reason := write_problem(parent)) is not None:
+        problem = f"cannot write to {parent}: {reason}: the project folder is created there; " + (
+            "pass a writable --parent." if args.parent is None else "choose a writable --parent."
+        )
+    if problem is not None:
+        console.error(problem)
         return EXIT_USAGE
     staging = Path(tempfile.mkdtemp(prefix=".stepforge-new-", dir=parent))
     try:
@@ -429,6 +580,21 @@ async def run_new(args: argparse.Namespace) -> int:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     console.plan_summary({**planned, "planPath": str(folder / ".stepforge" / "plan.json")})
+    results: dict[str, Any] = {"folder": str(folder), "plan": planned}
+    planned_at = time.monotonic()
+
+    async def preview_while_generating() -> None:
+        # The plan laid out the template and every route (pages not written yet show a pending
+        # placeholder): run the app now, and each page appears as its file lands (the route
+        # registry imports only complete files, so the dev servers never load a half-written one).
+        try:
+            results["preview"] = await _start_preview(folder, console)
+        except DaemonError as error:
+            console.error(f"The preview did not start: {error.message}")
+        else:
+            results["previewReadySeconds"] = round(time.monotonic() - planned_at, 2)
+
+    early = asyncio.create_task(preview_while_generating()) if args.preview else None
     try:
         async with DaemonClient(folder, on_notification=console.notification) as client:
             with console.progress("Generating") as progress:
@@ -438,22 +604,14 @@ async def run_new(args: argparse.Namespace) -> int:
             f"{error.message}\nThe project is in {folder}: `stepforge generate --workspace {folder}` resumes."
         )
         return exit_code_for(error)
+    finally:
+        if early is not None:
+            await early  # a preview is never left half-started
     console.generate_summary(generated)
     console.say(f"Project: {folder}")
-    results: dict[str, Any] = {"folder": str(folder), "plan": planned, "generate": generated}
+    results["generate"] = generated
     code = generate_exit_code(generated)
-    # Every file written: the preview starts, even if problems remain (they are listed above,
-    # and the running app shows them too); a file that failed would only break it.
-    if args.preview and not generated["failed"] and not _blocked(generated):
-        try:
-            async with DaemonClient(folder, on_notification=console.notification) as client:
-                with console.progress("Preview") as progress:
-                    results["preview"] = await client.request(
-                        methods.PREVIEW_START, {"detached": True}, progress
-                    )
-        except DaemonError as error:
-            console.error(error.message)
-            return exit_code_for(error)
+    if "preview" in results:
         console.say(
             f"Frontend: {results['preview']['frontendUrl']}\nBackend:  {results['preview']['backendUrl']}"
         )
@@ -464,10 +622,23 @@ async def run_new(args: argparse.Namespace) -> int:
 
 def build_images(force: bool) -> int:
     script = Path(__file__).parent / "preview" / "images" / "build-images.sh"
-    env = {**os.environ, "PYTHON": sys.executable}
+    # The script's own settings (its mirror otherwise comes from this machine's apt sources).
+    names = ("STEPFORGE_FRONTEND_IMAGE", "STEPFORGE_BACKEND_IMAGE", "DEBIAN_MIRROR")
+    env = tool_environment(
+        {"PYTHON": sys.executable, **{n: os.environ[n] for n in names if n in os.environ}}
+    )
     return subprocess.run(
         ["bash", str(script), *(["--force"] if force else [])], env=env, check=False
     ).returncode
+
+
+class _LateAnswerFilter(logging.Filter):
+    """After Ctrl-C the CLI has given up its request; the daemon's answer to it may still arrive,
+    and pygls logs setting it on the cancelled future as a traceback. Nothing is wrong: drop it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, InvalidStateError | asyncio.InvalidStateError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -476,6 +647,14 @@ def main(argv: list[str] | None = None) -> int:
         return serve(args.tcp, args.allow_remote)
     if args.command == "images":
         return build_images(args.force)
+    if hasattr(args, "request_file"):
+        try:
+            args.request = request_text(args)
+        except RequestError as error:
+            print(error, file=sys.stderr)
+            return EXIT_USAGE
+    for name in ("pygls.client", "pygls.io_"):  # the client's reader logs as pygls.client
+        logging.getLogger(name).addFilter(_LateAnswerFilter())
     try:
         if args.command == "new":
             return asyncio.run(run_new(args))

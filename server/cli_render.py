@@ -40,6 +40,8 @@ class Console:
         self.json_output = json_output
         self.err = RichConsole(stderr=True, highlight=False)
         self.out = RichConsole(highlight=False, soft_wrap=True)
+        if not self.out.is_terminal:  # piped: whole paths for scripts, never "frontend/src/…"
+            self.out.width = 1_000
         self.live = self.err.is_terminal
         self._bar: Progress | None = None
 
@@ -176,6 +178,9 @@ class Console:
             self.say(
                 f"Plan changes: {len(changes.get('added', []))} added, {len(changes.get('dropped', []))} dropped."
             )
+            for key in ("added", "dropped"):
+                for path in changes.get(key, []):
+                    self.say(f"  {key:<8}{path}")
         for conflict in result.get("conflicts", []):
             self.say(f"Conflict {conflict['conflictId']}: {conflict['path']}")
         problems = result.get("problems")
@@ -211,19 +216,9 @@ class Console:
         if "problems" in result:
             self.problems(result["problems"], result.get("checks", []))
 
-    def change_summary(self, result: dict[str, Any]) -> None:
-        delta = result["delta"]
-        self.say(f"Change: {delta.get('summary') or '(no summary)'}")
-        for key, verb in (("add_files", "add"), ("modify_files", "modify")):
-            for item in delta.get(key, []):
-                detail = item.get("change") or item.get("purpose") or ""
-                self.say(f"  {verb:<7} {item['path']}" + (f": {detail}" if detail else ""))
-        for path in delta.get("remove_files", []):
-            self.say(f"  remove  {path}")
-        for route in delta.get("add_routes", []):
-            self.say(f"  route   {route['path']} ({route.get('label', '')})")
-        for endpoint in delta.get("add_api_endpoints", []):
-            self.say(f"  api     {endpoint['method']} {endpoint['path']}")
+    def change_summary(self, result: dict[str, Any], delta_shown: bool = False) -> None:
+        if not delta_shown:
+            self.change_delta(result["delta"])
         if result.get("dryRun"):
             self.say("Dry run: nothing was changed.")
             self.say(f"Tokens: {usage_line(result.get('usage', {}))}.")
@@ -236,6 +231,38 @@ class Console:
             {**result, "written": result.get("written", []), "checks": result.get("checks", [])}
         )
         self.say(f"Change {result.get('historyId')} recorded (`stepforge undo` reverts it).")
+
+    def change_delta(self, delta: dict[str, Any]) -> None:
+        """What a change will do, file by file (shown before it is applied)."""
+        self.say(f"Change: {delta.get('summary') or '(no summary)'}")
+        for key, verb in (("add_files", "add"), ("modify_files", "modify")):
+            for item in delta.get(key, []):
+                detail = item.get("change") or item.get("purpose") or ""
+                self.say(f"  {verb:<7} {item['path']}" + (f": {detail}" if detail else ""))
+        for path in delta.get("remove_files", []):
+            self.say(f"  remove  {path}")
+        for route in delta.get("add_routes", []):
+            self.say(f"  route   {route['path']} ({route.get('label', '')})")
+        for endpoint in delta.get("add_api_endpoints", []):
+            self.say(f"  api     {endpoint['method']} {endpoint['path']}")
+
+    def undo_summary(self, result: dict[str, Any]) -> None:
+        self.say(result["message"])
+        breaks = result.get("breaks") or {}
+        for issue in result.get("kept", []):
+            path = issue["path"]
+            problems = breaks.get(path) or []
+            if not problems:
+                self.say(f"  kept {path}: {issue['reason']}")
+                continue
+            self.say(f"  kept {path} (you edited it); it now breaks:")
+            for item in problems:
+                self.say(
+                    f"    {item['path']}:{item['line']}:{item.get('column', 1)}: "
+                    f"{item['code']}: {item['message']}"
+                )
+        if breaks:
+            self.say("Fix those files, or put them back by hand (`stepforge check` re-checks).")
 
     def history(self, entries: list[dict[str, Any]]) -> None:
         if not entries:
@@ -254,19 +281,29 @@ class Console:
                 f"{item['path']}:{item['line']}:{item.get('column', 1)}: {item['severity']} "
                 f"{item['code']}: {item['message']} [{item['source']}]"
             )
-        for tier in tiers:
-            if not tier.get("ran"):
-                self.say(f"  not checked: {tier['name']}: {tier.get('reason')}")
+        not_run = [tier for tier in tiers if not tier.get("ran")]
+        for tier in not_run:
+            self.say(f"  not checked: {tier['name']}: {tier.get('reason')}")
         errors = sum(1 for p in problems if p["severity"] == "error")
-        self.say(
-            f"{errors} errors, {len(problems) - errors} warnings."
-            if problems
-            else "No problems found."
-        )
+        counted = f"{errors} errors, {len(problems) - errors} warnings"
+        if not_run:
+            # Never "No problems found" for a project that was not fully checked.
+            names = ", ".join(tier["name"] for tier in not_run)
+            self.say(
+                f"Not fully checked: {names} did not run (see above). "
+                + (f"{counted} in what was checked." if problems else "No problems in what ran.")
+            )
+        elif problems:
+            self.say(f"{counted}.")
+        else:
+            self.say("No problems found.")
 
     def preview_status(self, result: dict[str, Any]) -> None:
+        data = result.get("data")
         if not result.get("running"):
             self.say("No preview is running.")
+            if data:
+                self.say(f"Data:     {data['location']} (when it runs with {data['runtime']})")
             return
         health = result.get("health") or {}
         state = {True: "answers", False: "does not answer"}
@@ -275,3 +312,5 @@ class Console:
         )
         self.say(f"Frontend: {result['frontendUrl']} ({state[bool(health.get('frontend'))]})")
         self.say(f"Backend:  {result['backendUrl']} ({state[bool(health.get('backend'))]})")
+        if data:
+            self.say(f"Data:     {data['location']} ({data['database']})")

@@ -115,8 +115,9 @@ class DaemonClient:
                         window=types.WindowClientCapabilities(work_done_progress=True)
                     ),
                     client_info=types.ClientInfo(name="stepforge-cli", version=__version__),
-                    # A one-command session has no use for watching the workspace.
-                    initialization_options={"watch": False},
+                    # A one-command session has no use for watching the workspace; its messages
+                    # name environment variables and flags, not an editor's settings.
+                    initialization_options={"watch": False, "clientKind": "cli"},
                 )
             )
         except Exception as error:

@@ -41,6 +41,7 @@ ENVIRONMENT = {
     "STEPFORGE_CONCURRENCY": "concurrency",
     "STEPFORGE_CALL_DEADLINE": "call_deadline",
     "STEPFORGE_STALL_TIMEOUT": "stall_timeout",
+    "STEPFORGE_FIRST_TOKEN_TIMEOUT": "first_token_timeout",
     "STEPFORGE_RETRY_BACKOFF": "retry_backoff",
     "STEPFORGE_PREVIEW_RUNTIME": "preview_runtime",
     "STEPFORGE_PREVIEW_TIMEOUT": "preview_timeout",
@@ -51,6 +52,9 @@ ENVIRONMENT = {
     "STEPFORGE_MAX_PLANNED_FILES": "max_planned_files",
     "STEPFORGE_REASONING_EFFORT": "reasoning_effort",
     "STEPFORGE_REPAIR_ROUNDS": "repair_rounds",
+    "STEPFORGE_PLAN_REASKS": "plan_reasks",
+    "STEPFORGE_FILE_ATTEMPTS": "file_attempts",
+    "STEPFORGE_CONTINUATIONS": "continuations",
 }
 # The GROQ_* names apply to the Groq provider only; the STEPFORGE_* ones win when both are set.
 _GROQ_ONLY = {"GROQ_API_KEY", "GROQ_BASE_URL"}
@@ -86,17 +90,27 @@ class Settings(BaseModel):
     repair_rounds: int = Field(
         default=2, ge=0, le=10, description="Rounds of regenerating files with problems."
     )
-    plan_reasks: int = Field(default=2, ge=0, le=10)
+    plan_reasks: int = Field(default=2, ge=0, le=10, description="Re-asks of an invalid plan.")
     max_planned_files: int = Field(
         default=300, ge=1, le=5000, description="The most files a plan may list."
     )
-    file_attempts: int = Field(default=3, ge=1, le=10)
-    continuations: int = Field(default=4, ge=0, le=20)
+    file_attempts: int = Field(default=3, ge=1, le=10, description="Attempts per file.")
+    continuations: int = Field(
+        default=4, ge=0, le=20, description="Continuations of an answer cut off at the limit."
+    )
     llm_retries: int = Field(default=5, ge=0, le=20)
     retry_backoff: float = Field(
         default=0.5, gt=0, description="First retry wait, doubling to 8 s."
     )
-    stall_timeout: float = Field(default=60.0, gt=0, description="Seconds without a byte.")
+    stall_timeout: float = Field(
+        default=60.0, gt=0, description="Seconds without a chunk once the answer streams."
+    )
+    # A server on a CPU reads the whole prompt before its first token (llama.cpp's sends not even
+    # its headers before): that wait is long on a slow or busy machine and says nothing about a
+    # stall, so it has its own, longer bound.
+    first_token_timeout: float = Field(
+        default=300.0, gt=0, description="Seconds to wait for the answer to begin."
+    )
     call_deadline: float = Field(
         default=600.0, gt=0, description="Seconds for one call, retries included."
     )
@@ -112,6 +126,11 @@ class Settings(BaseModel):
     container_env: dict[str, str] = Field(default_factory=dict)
     container_mounts: list[str] = Field(
         default_factory=list, description="HOST_PATH:CONTAINER_PATH, mounted read-only."
+    )
+    client_kind: Literal["editor", "cli"] = Field(
+        default="editor",
+        description="Who reads the messages: `cli` (the stepforge command) is told environment "
+        "variables and flags, an editor its settings.",
     )
 
     @field_validator("container_env", mode="before")
@@ -166,24 +185,42 @@ class Settings(BaseModel):
     def api_key_value(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key else None
 
+    def variable_of(self, field: str) -> str:
+        """The environment variable that sets `field` for this provider."""
+        if field in ("api_key", "base_url") and self.provider == "groq":
+            return "GROQ_" + field.upper()
+        return next(
+            name for name, f in ENVIRONMENT.items() if f == field and name not in _GROQ_ONLY
+        )
 
-def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    def name_of(self, field: str) -> str:
+        """`field` as the user sets it: the environment variable on the command line; in an
+        editor, its StepForge setting (initializationOptions) or the variable."""
+        if self.client_kind == "cli":
+            return self.variable_of(field)
+        return f"the StepForge setting {to_camel(field)} (or {self.variable_of(field)})"
+
+
+def _from_environment(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The settings the environment sets, and the variable each came from."""
     provider = environ.get("STEPFORGE_PROVIDER", "groq")
     raw: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     # GROQ_* first so that STEPFORGE_* overwrite them.
     for name in sorted(ENVIRONMENT, key=lambda n: n not in _GROQ_ONLY):
         if name in _GROQ_ONLY and provider != "groq":
             continue
         if environ.get(name):
             raw[ENVIRONMENT[name]] = environ[name]
-    return raw
+            sources[ENVIRONMENT[name]] = name
+    return raw, sources
 
 
 def load_settings(
     init_options: Mapping[str, Any] | None, environ: Mapping[str, str]
 ) -> tuple[Settings, list[str]]:
     """Settings from the environment and initializationOptions, and a warning per rejected value."""
-    raw = _from_environment(environ)
+    raw, sources = _from_environment(environ)
     warnings: list[str] = []
     if init_options is not None and not isinstance(init_options, Mapping):
         warnings.append("initializationOptions must be an object; ignored.")
@@ -198,6 +235,7 @@ def load_settings(
             warnings.append(f"Unknown StepForge option {key!r}; ignored.")
         else:
             raw[field] = value
+            sources[field] = f"StepForge option {key}"
     while True:
         try:
             return Settings.model_validate(raw), warnings
@@ -211,7 +249,7 @@ def load_settings(
                 value = raw.pop(field)
                 shown = "**********" if field == "api_key" else repr(value)
                 default = Settings.model_fields[field].get_default(call_default_factory=True)
+                source = sources.get(field, f"StepForge option {to_camel(field)}")
                 warnings.append(
-                    f"Invalid StepForge option {to_camel(field)}={shown}: {problem['msg']}; "
-                    f"using the default {default!r}."
+                    f"Invalid {source}={shown}: {problem['msg']}; using the default {default!r}."
                 )

@@ -27,8 +27,13 @@ def add_secret(value: str | None) -> None:
         _secrets.add(value)
 
 
+def holds_secret(text: str) -> bool:
+    """Whether `text` contains a secret registered with `add_secret`."""
+    return any(secret in text for secret in tuple(_secrets))  # a copy: other threads add
+
+
 def redact(text: str) -> str:
-    for secret in _secrets:
+    for secret in tuple(_secrets):
         text = text.replace(secret, _REDACTED)
     return text
 
@@ -109,6 +114,23 @@ def attach_log_forwarding(server: LanguageServer) -> Callable[[], None]:
     return lambda: logging.getLogger().removeHandler(handler)
 
 
+class AnsweredErrorFilter(logging.Filter):
+    """pygls logs every error a handler raises with its traceback. A JSON-RPC error is StepForge's
+    answer to the client (a missing plan, an LLM that refused), already worded for the user: it is
+    kept at debug level, in one line; anything else (a bug) keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from pygls.exceptions import JsonRpcException
+
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, JsonRpcException):
+            return True
+        logging.getLogger("server.lsp").debug(
+            "answered with error %s: %s", error.code, redact(str(error.message))
+        )
+        return False
+
+
 def configure_daemon_logging() -> None:
     level = os.environ.get("STEPFORGE_LOG_LEVEL", "INFO").upper()
     handler = logging.StreamHandler(sys.stderr)
@@ -118,3 +140,4 @@ def configure_daemon_logging() -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     logging.getLogger("server").setLevel(level)
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(AnsweredErrorFilter())

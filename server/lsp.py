@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
@@ -119,6 +120,10 @@ class LspProgress:
         self.token = token
         self._last_sent = 0.0
         self._last_percentage = 0
+        # The latest report held back by the throttle: sent when the interval is over, so the
+        # last word before a long quiet step ("Checking the generated project") is never lost.
+        self._held: tuple[str, int | None] | None = None
+        self._flush: asyncio.TimerHandle | None = None
 
     def begin(self, title: str) -> None:
         self.server.work_done_progress.begin(
@@ -131,7 +136,21 @@ class LspProgress:
             percentage = max(self._last_percentage, min(100, percentage))  # never backwards
         jumped = percentage is not None and percentage != self._last_percentage
         if not jumped and now - self._last_sent < 0.1:
+            self._held = (message, percentage)
+            if self._flush is None:
+                self._flush = asyncio.get_running_loop().call_later(
+                    0.1 - (now - self._last_sent), self._send_held
+                )
             return
+        self._send(now, message, percentage)
+
+    def _send_held(self) -> None:
+        self._flush = None
+        if self._held is not None:
+            self._send(asyncio.get_running_loop().time(), *self._held)
+
+    def _send(self, now: float, message: str, percentage: int | None) -> None:
+        self._held = None
         self._last_sent = now
         if percentage is not None:
             self._last_percentage = percentage
@@ -140,6 +159,9 @@ class LspProgress:
         )
 
     def end(self, message: str) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
         self.server.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
         # A token may be reused by the client only once pygls forgets it.
         self.server.work_done_progress.tokens.pop(self.token, None)
@@ -193,7 +215,28 @@ class Endpoint:
 MAX_PARAMS_BYTES = 1_000_000
 
 
-def _parse(model: type[WorkspaceParams], raw: Any, method: str) -> WorkspaceParams:
+# Params the command line takes other than as `--flag-of-the-param`.
+CLI_NAMES = {
+    "request": "the request",
+    "content": "--content-file",
+    "conflictId": "the conflict id",
+    "path": "the path",
+}
+
+
+def param_name(loc: tuple[int | str, ...], client_kind: str) -> str:
+    """A param as its user knows it: `repairRounds` in an editor, `--repair-rounds` on the
+    command line."""
+    name = ".".join(str(p) for p in loc) or "params"
+    if client_kind != "cli" or not loc or not isinstance(loc[0], str):
+        return name
+    first = loc[0]
+    return CLI_NAMES.get(first) or "--" + re.sub(r"(?<!^)(?=[A-Z])", "-", first).lower()
+
+
+def _parse(
+    model: type[WorkspaceParams], raw: Any, method: str, client_kind: str = "editor"
+) -> WorkspaceParams:
     # Absent, null and [] all mean "no params" (Neovim's Lua encodes an empty table as []).
     if raw is None or raw == []:
         raw = {}
@@ -209,8 +252,10 @@ def _parse(model: type[WorkspaceParams], raw: Any, method: str) -> WorkspacePara
         return model.model_validate(raw)
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}" for e in error.errors()
+            f"{param_name(e['loc'], client_kind)}: {e['msg']}" for e in error.errors()
         )
+        if client_kind == "cli":
+            raise JsonRpcInvalidParams(problems[:1].upper() + problems[1:]) from None
         raise JsonRpcInvalidParams(f"Invalid params for {method}: {problems}") from None
 
 
@@ -220,7 +265,8 @@ def make_handler(
     params_model = methods.REQUESTS[method].params
 
     async def handle(raw: Any) -> Any:
-        params = _parse(params_model, raw, method)  # type: ignore[arg-type]
+        kind = server.app.settings.client_kind if server.app is not None else "editor"
+        params = _parse(params_model, raw, method, kind)  # type: ignore[arg-type]
         if server.app is None:
             raise JsonRpcException(message="The server is not initialized.", code=-32002)
         app = server.app
@@ -238,13 +284,18 @@ def make_handler(
                 progress.cancellation() if progress else None,
             )
             outcome = "Done"
-            return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+            # Every documented field, always: an unset one is null, so scripts need no defaults.
+            return result.model_dump(mode="json", by_alias=True)
         except StepForgeError as error:
             raise JsonRpcException(
                 message=error.message, code=error.code, data=error.data
             ) from None
         except (asyncio.CancelledError, anyio.get_cancelled_exc_class()):
             outcome = "Cancelled"
+            raise
+        except JsonRpcException as error:  # a cancel from the progress UI ends as one too
+            if error.code == ErrorCode.REQUEST_CANCELLED:
+                outcome = "Cancelled"
             raise
         finally:
             if progress is not None:
@@ -284,6 +335,10 @@ def endpoints() -> dict[str, Endpoint]:
         ),
         methods.PREVIEW_LOGS: Endpoint(
             None, lambda app, root, p, progress: app.preview_logs(root, p)
+        ),
+        methods.PREVIEW_RESET_DATA: Endpoint(
+            "StepForge: resetting the app's data",
+            lambda app, root, p, progress: app.preview_reset_data(root, p, progress),
         ),
         methods.CHECK: Endpoint(
             "StepForge: checking", lambda app, root, p, progress: app.check(root, p, progress)
@@ -328,6 +383,20 @@ def build_server() -> StepForgeServer:
                 server.app.session(server.root(None))
             except StepForgeError:
                 pass  # no root folder: sessions start with the first request that names one
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(params: types.DidSaveTextDocumentParams) -> None:
+        """The editor saved a file: check again, as when the disk watcher sees it (both are hints;
+        the file's hash decides, and re-checks are debounced into one)."""
+        root = server.workspace_root_of(params.text_document.uri)
+        app = server.app
+        if app is None or root is None:
+            return
+        path = Path(workspace_path(params.text_document.uri))
+        if root not in path.parents:
+            return
+        relative = path.relative_to(root).as_posix()
+        app.start_background(lambda: app.document_saved(root, relative))
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(params: None) -> None:

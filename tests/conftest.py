@@ -39,6 +39,26 @@ def fake_groq(responder: AppResponder) -> Iterator[FakeGroq]:
         yield fake
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _remove_test_data_volumes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The previews' data volumes outlive their workspaces on purpose (a user's records are never
+    removed unasked); the test projects' are removed when the session ends."""
+    yield
+    base = str(tmp_path_factory.getbasetemp())
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        for volume in client.volumes.list(filters={"label": "stepforge.managed=1"}):
+            found = volume.attrs.get("Labels") or {}
+            if found.get("stepforge.purpose") in ("data", "data-backup") and found.get(
+                "stepforge.workspace", ""
+            ).startswith(base):
+                volume.remove(force=True)
+    except Exception:  # no engine, or a volume still in use: nothing to tidy
+        pass
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     folder = tmp_path / "project"
@@ -113,6 +133,18 @@ def generate_app_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def copy_app(source: Path, workspace: Path) -> Path:
     shutil.copytree(source, workspace, symlinks=True, dirs_exist_ok=True)
     return workspace
+
+
+@pytest.fixture(scope="session")
+def generated_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One generated task manager for the whole run; tests change copies of it, never it."""
+    return generate_app_once(tmp_path_factory)
+
+
+@pytest.fixture
+def generated(generated_once: Path, workspace: Path) -> Path:
+    """This test's own copy of the generated app."""
+    return copy_app(generated_once, workspace)
 
 
 @pytest_asyncio.fixture

@@ -5,6 +5,7 @@ import { COMMANDS } from "./commandIds";
 import { withDaemonProgress } from "./progress";
 import type { ConflictInfo, StatusResult } from "./protocol.generated";
 import type { StepForgeRpc } from "./rpc";
+import { showScreenshots } from "./screenshots";
 import { API_KEY_SECRET } from "./settings";
 import type { PreviewStatusBar } from "./statusBar";
 import type { FilesView } from "./tree";
@@ -61,7 +62,9 @@ export class StepForgeCommands {
       [COMMANDS.startPreview, () => this.startPreview()],
       [COMMANDS.stopPreview, () => this.stopPreview()],
       [COMMANDS.openPreview, () => this.openPreview()],
+      [COMMANDS.resetPreviewData, () => this.resetPreviewData()],
       [COMMANDS.showPlan, () => this.showPlan()],
+      [COMMANDS.showScreenshots, () => this.showScreenshots()],
       [COMMANDS.showStatus, () => this.showStatus()],
       [COMMANDS.setApiKey, () => this.setApiKey()],
       [COMMANDS.refreshFiles, () => this.refreshFiles()],
@@ -346,6 +349,32 @@ export class StepForgeCommands {
     });
   }
 
+  /** Empty the app's database after the daemon kept a copy; asks first, in a modal. */
+  async resetPreviewData(): Promise<void> {
+    await this.guarded(async () => {
+      const status = await this.services.rpc().request("stepforge/preview/status", {});
+      const where = status.data ? ` in ${status.data.location}` : "";
+      const choice = await vscode.window.showWarningMessage(
+        `StepForge: delete every record of the app${where}?`,
+        {
+          modal: true,
+          detail:
+            "StepForge keeps a copy first" +
+            (status.data ? ` (in ${status.data.backups})` : "") +
+            "; a running preview restarts with an empty, freshly seeded database.",
+        },
+        "Reset Data",
+      );
+      if (choice !== "Reset Data") {
+        return;
+      }
+      const result = await withDaemonProgress("StepForge: resetting the app's data", (options) =>
+        this.services.rpc().request("stepforge/preview/resetData", {}, options),
+      );
+      void vscode.window.showInformationMessage(`StepForge: ${result.message}`);
+    });
+  }
+
   async openPreview(): Promise<void> {
     await this.guarded(async () => {
       const status = await this.services.rpc().request("stepforge/preview/status", {});
@@ -368,6 +397,12 @@ export class StepForgeCommands {
     await this.guarded(async () => {
       const plan = vscode.Uri.joinPath(this.services.root() as vscode.Uri, ".stepforge", "plan.json");
       await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(plan));
+    });
+  }
+
+  async showScreenshots(): Promise<void> {
+    await this.guarded(async () => {
+      await showScreenshots(this.services.root() as vscode.Uri);
     });
   }
 

@@ -23,6 +23,7 @@ export interface StepForgeProtocol {
   ConflictDetailsParams?: ConflictDetailsParams;
   ConflictDetailsResult?: ConflictDetailsResult;
   ConflictInfo?: ConflictInfo;
+  DataModel?: DataModel;
   FileIssue?: FileIssue;
   FileState?: FileState;
   FileStatusEntry?: FileStatusEntry;
@@ -33,17 +34,22 @@ export interface StepForgeProtocol {
   HistoryParams?: HistoryParams;
   HistoryResult?: HistoryResult;
   ImplementationStep?: ImplementationStep;
+  ModelField?: ModelField;
+  PageScreenshot?: PageScreenshot;
   Plan?: Plan;
   PlanChanges?: PlanChanges;
   PlanDependencies?: PlanDependencies;
   PlanParams?: PlanParams;
   PlanResult?: PlanResult;
   PlannedFile?: PlannedFile;
+  PreviewData?: PreviewData;
   PreviewHealth?: PreviewHealth;
   PreviewLogLine?: PreviewLogLine;
   PreviewLogNotification?: PreviewLogNotification;
   PreviewLogsParams?: PreviewLogsParams;
   PreviewLogsResult?: PreviewLogsResult;
+  PreviewResetDataParams?: PreviewResetDataParams;
+  PreviewResetDataResult?: PreviewResetDataResult;
   PreviewStartParams?: PreviewStartParams;
   PreviewStartResult?: PreviewStartResult;
   PreviewStatusParams?: PreviewStatusParams;
@@ -85,7 +91,7 @@ export interface ChangeParams {
   repair?: boolean;
   repairRounds?: number | null;
   /**
-   * What to change, e.g. "add a favorites page".
+   * What to change, e.g. "add a favorites page" (not blank).
    */
   request: string;
   workDoneToken?: number | string | null;
@@ -169,10 +175,18 @@ export interface CheckParams {
    * Also run the app: the backend's GET endpoints, every page in a browser.
    */
   runtime?: boolean;
+  /**
+   * Where the checks that run the project's code (the interpreter, the compiler with its plugins, the smoke test) run: docker, or local (unsandboxed, on this machine). Default: the previewRuntime setting; never local unless chosen there or here.
+   */
+  toolsRuntime?: ("docker" | "local") | null;
   workDoneToken?: number | string | null;
   workspace?: string | null;
 }
 export interface CheckResult {
+  /**
+   * Whether every check that applies ran to the end. False: the project was not fully checked (`notRun` names the checks, their tiers say why); no problems then does not mean a clean project.
+   */
+  complete?: boolean;
   /**
    * error/warning counts
    */
@@ -180,8 +194,37 @@ export interface CheckResult {
     [k: string]: number;
   };
   elapsedSeconds?: number;
+  /**
+   * The checks that applied but did not run or finish.
+   */
+  notRun?: string[];
   problems: Problem[];
+  /**
+   * With `runtime`: a screenshot of every planned route that loaded.
+   */
+  screenshots?: PageScreenshot[];
   tiers: CheckTier[];
+}
+/**
+ * A picture of one planned route as the runtime check saw it in a desktop-wide browser.
+ */
+export interface PageScreenshot {
+  /**
+   * Whether the page showed nothing besides the layout.
+   */
+  blank?: boolean;
+  /**
+   * The file of the route's page.
+   */
+  pageFile?: string | null;
+  /**
+   * The PNG, workspace-relative: .stepforge/screenshots/tasks.png.
+   */
+  path: string;
+  /**
+   * The route's path, e.g. /tasks.
+   */
+  route: string;
 }
 /**
  * One kind of check: whether it ran, and if not, why.
@@ -206,6 +249,29 @@ export interface ConflictDetailsResult {
   generated: string;
   mine: string;
   path: string;
+}
+/**
+ * A table of the app's database: `{"name": "Recipe", "fields": [{"name": "title", "type":
+ * "str", "required": true}]}`; unknown keys (relations, description) are kept. Older plans'
+ * shapes are read too: fields as a `{"name": "type"}` mapping, a model as `{"Recipe": {...}}`
+ * or as a sentence starting with its name.
+ */
+export interface DataModel {
+  fields?: ModelField[];
+  name: string;
+  [k: string]: unknown;
+}
+/**
+ * One column of a planned table. Written as `"name: type"` in older plans.
+ */
+export interface ModelField {
+  default?: {
+    [k: string]: unknown;
+  };
+  name: string;
+  required?: boolean;
+  type?: string;
+  [k: string]: unknown;
 }
 export interface FileStatusEntry {
   attempts?: number;
@@ -295,7 +361,7 @@ export interface ImplementationStep {
  */
 export interface Plan {
   api_endpoints?: ApiEndpoint[];
-  data_models?: unknown[];
+  data_models?: DataModel[];
   dependencies?: PlanDependencies;
   features?: unknown[];
   files: {
@@ -350,7 +416,7 @@ export interface PlanChanges {
 }
 export interface PlanParams {
   /**
-   * What to build, in one line.
+   * What to build, in one line (not blank).
    */
   request: string;
   workDoneToken?: number | string | null;
@@ -371,6 +437,33 @@ export interface PlanResult {
   planPath: string;
   projectName: string;
   usage: Usage;
+}
+/**
+ * Where the app's database lives for a runtime (outside the source folders).
+ */
+export interface PreviewData {
+  /**
+   * Where `preview reset-data` keeps its copies.
+   */
+  backups: string;
+  database?: "sqlite";
+  /**
+   * DATABASE_URL as the backend sees it.
+   */
+  databaseUrl: string;
+  /**
+   * For people: the docker volume, or the file's path.
+   */
+  location: string;
+  /**
+   * The SQLite file (local runtime).
+   */
+  path?: string | null;
+  runtime: "docker" | "local";
+  /**
+   * The docker volume holding the data.
+   */
+  volume?: string | null;
 }
 export interface PreviewHealth {
   backend: boolean;
@@ -393,6 +486,30 @@ export interface PreviewLogsParams {
 export interface PreviewLogsResult {
   lines: PreviewLogLine[];
 }
+export interface PreviewResetDataParams {
+  /**
+   * Whose data to reset; default: the runtime the preview last ran with.
+   */
+  runtime?: ("docker" | "local") | null;
+  workDoneToken?: number | string | null;
+  workspace?: string | null;
+}
+export interface PreviewResetDataResult {
+  /**
+   * The copy kept: a volume or a folder.
+   */
+  backup?: string | null;
+  data: PreviewData;
+  message: string;
+  /**
+   * False: there was no data to reset.
+   */
+  reset: boolean;
+  /**
+   * The running preview was restarted.
+   */
+  restarted?: boolean;
+}
 export interface PreviewStartParams {
   /**
    * Keep running after this session ends (the headless CLI sets it).
@@ -414,6 +531,10 @@ export interface PreviewStatusParams {
 }
 export interface PreviewStatusResult {
   backendUrl?: string | null;
+  /**
+   * Where the app's data is (the runtime it last ran with).
+   */
+  data?: PreviewData | null;
   detached?: boolean;
   frontendUrl?: string | null;
   health?: PreviewHealth | null;
@@ -493,6 +614,16 @@ export interface UndoParams {
   workspace?: string | null;
 }
 export interface UndoResult {
+  /**
+   * For each kept file that now breaks the app: the problems it causes (in it, or in the files that import it), found by checking the project after the undo.
+   */
+  breaks?: {
+    [k: string]: Problem[];
+  };
+  /**
+   * False when the project could not be checked after the undo (the message says why): `breaks` is then unknown, not empty.
+   */
+  checked?: boolean;
   id: number;
   /**
    * Files you edited since the change: not touched.
@@ -511,6 +642,7 @@ export interface StepForgeRequests {
   "stepforge/history": { params: HistoryParams; result: HistoryResult };
   "stepforge/plan": { params: PlanParams; result: PlanResult };
   "stepforge/preview/logs": { params: PreviewLogsParams; result: PreviewLogsResult };
+  "stepforge/preview/resetData": { params: PreviewResetDataParams; result: PreviewResetDataResult };
   "stepforge/preview/start": { params: PreviewStartParams; result: PreviewStartResult };
   "stepforge/preview/status": { params: PreviewStatusParams; result: PreviewStatusResult };
   "stepforge/preview/stop": { params: PreviewStopParams; result: PreviewStopResult };

@@ -3,9 +3,10 @@ import type { WorkspaceConfiguration } from "vscode";
 
 export const API_KEY_SECRET = "stepforge.apiKey";
 
-/** Settings that name a program or where the API key goes: a folder's .vscode/settings.json must
- * not set them (they are machine-scoped in package.json, and read here from user settings only). */
-export const MACHINE_SETTINGS = ["serverCommand", "pythonPath", "baseUrl", "provider"] as const;
+/** Settings that name a program, where the API key goes, or whether generated code may run
+ * unsandboxed on this machine: a folder's .vscode/settings.json must not set them (they are
+ * machine-scoped in package.json, and read here from user settings only). */
+export const MACHINE_SETTINGS = ["serverCommand", "pythonPath", "baseUrl", "provider", "previewRuntime"] as const;
 
 export interface ServerCommand {
   command: string;
@@ -40,7 +41,7 @@ export function initializationOptions(config: WorkspaceConfiguration, apiKey: st
     model: config.get<string>("model"),
     provider: machineValue<string>(config, "provider"),
     concurrency: config.get<number>("concurrency"),
-    previewRuntime: config.get<string>("previewRuntime"),
+    previewRuntime: machineValue<string>(config, "previewRuntime"),
   };
   const baseUrl = machineValue<string>(config, "baseUrl");
   if (baseUrl) {

@@ -9,10 +9,13 @@ check and repair. Undo reverts the last change for the files the user has not ed
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import logging
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -26,6 +29,8 @@ from protocol.models import (
     FileState,
     HistoryEntry,
     HistoryResult,
+    ResolveConflictParams,
+    ResolveConflictResult,
     UndoResult,
     Usage,
 )
@@ -33,6 +38,7 @@ from protocol.plan import Plan
 from server import prompts
 from server.change.delta import validate_delta
 from server.change.prompt import change_messages
+from server.change.undo import breakage_line, is_changes_output, kept_breakage
 from server.checks.publisher import ProblemPublisher
 from server.checks.service import Checker
 from server.config import Settings
@@ -48,11 +54,21 @@ from server.template.install import register
 from server.template.packages import add_plan_packages
 from server.workspace import layout
 from server.workspace.atomic import atomic_write
+from server.workspace.conflicts import resolve_conflict
 from server.workspace.history import ChangeEntry, HistoryStore, TouchedFile
 from server.workspace.paths import safe_join
 from server.workspace.session import WorkspaceSession
 
 log = logging.getLogger(__name__)
+
+
+def remove_stale_temps(target: Path) -> None:
+    """Blocking: the temp files of StepForge's writes of `target` that a killed daemon left
+    beside it (`.NAME.*.stepforge-tmp`, see `server.workspace.atomic`)."""
+    with contextlib.suppress(OSError):
+        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.stepforge-tmp"):
+            if stale.is_file() and not stale.is_symlink():
+                stale.unlink()
 
 
 def delta_response_format() -> dict[str, object]:
@@ -158,6 +174,14 @@ class ChangeService:
                 record.instructions = modified.change
             await store.save()
 
+            async def on_file_done(path: str) -> None:
+                # What the change left, file by file: undo of a change killed later knows it.
+                if path in entry.files:
+                    entry.files[path].after = await anyio.to_thread.run_sync(
+                        session.disk_hash, path
+                    )
+                    await anyio.to_thread.run_sync(history.save, entry)
+
             run = GenerationRun(
                 session,
                 changed,
@@ -168,6 +192,7 @@ class ChangeService:
                     only=[p for p in delta.touched() if p not in delta.remove_files],
                     concurrency=params.concurrency or self.settings.concurrency,
                 ),
+                on_file_done,
             )
             generated = await run.run()
             await register(session, changed)
@@ -229,8 +254,10 @@ class ChangeService:
             )
 
     async def _record_after(self, session: WorkspaceSession, entry: ChangeEntry) -> None:
+        conflicts = {c.path: cid for cid, c in session.store.state.conflicts.items()}
         for path, touched in entry.files.items():
             touched.after = await anyio.to_thread.run_sync(session.disk_hash, path)
+            touched.conflict_id = conflicts.get(path, touched.conflict_id)
 
     async def _write_plan(self, session: WorkspaceSession, before: Plan, after: Plan) -> None:
         meta = session.meta
@@ -302,17 +329,20 @@ class ChangeService:
                     "There is no change to undo (`stepforge history` lists them).",
                     code=ErrorCode.INVALID_PARAMS,
                 )
+            interrupted = entry.status == "applying"
             reverted: list[str] = []
             kept: list[FileIssue] = []
             for path, touched in entry.files.items():
                 disk = await anyio.to_thread.run_sync(session.disk_hash, path)
-                if disk != touched.after:
+                if not is_changes_output(entry, touched, disk, store.state.files.get(path)):
                     kept.append(
                         FileIssue(path=path, reason="you edited it since the change; not touched")
                     )
+                    self._forget_pending(session, path)
                     continue
                 await self._revert(session, path, touched)
                 reverted.append(path)
+            self._drop_conflicts_of(session, entry)
             previous = Plan.model_validate(entry.previous_plan)
             current = await anyio.to_thread.run_sync(session.require_plan)
             await self._write_plan(session, current, previous)
@@ -320,14 +350,100 @@ class ChangeService:
             entry.status = "undone"
             await anyio.to_thread.run_sync(history.save, entry)
             await store.save()
-        message = f"Undid change {entry.id} ({entry.summary or entry.request}): {len(reverted)} file(s) reverted"
+        message = (
+            f"Undid {'interrupted ' if interrupted else ''}change {entry.id} "
+            f"({entry.summary or entry.request}): {len(reverted)} file(s) reverted"
+        )
         if kept:
             message += f", {len(kept)} kept because you edited them"
-        return UndoResult(id=entry.id, reverted=sorted(reverted), kept=kept, message=message + ".")
+        result = UndoResult(id=entry.id, reverted=sorted(reverted), kept=kept, message=message)
+        if kept:
+            await self._report_breakage(session, previous, result)
+        result.message += "."
+        return result
+
+    def _forget_pending(self, session: WorkspaceSession, path: str) -> None:
+        """A kept file of an undone change asks nothing any more: its instructions go, and a file
+        the interrupted change left pending (or generating) counts as complete again, so the next
+        `generate` does not apply the undone change to the user's file."""
+        record = session.store.state.files.get(path)
+        if record is None:
+            return
+        record.instructions = None
+        record.partial_hashes = []
+        record.streamed = False
+        if record.state in (FileState.PENDING, FileState.GENERATING):
+            record.state = FileState.DONE  # derived from the bytes from now on: userModified
+            record.reason = "kept by undo: you edited it"
+
+    def _drop_conflicts_of(self, session: WorkspaceSession, entry: ChangeEntry) -> None:
+        """The proposals the undone change left for its files are moot."""
+        state = session.store.state
+        for conflict_id, conflict in list(state.conflicts.items()):
+            touched = entry.files.get(conflict.path)
+            if touched is not None and (
+                touched.conflict_id == conflict_id or conflict.created >= entry.time
+            ):
+                del state.conflicts[conflict_id]
+                record = state.files.get(conflict.path)
+                if record is not None and record.state == FileState.CONFLICT:
+                    record.state = FileState.DONE  # derived from the bytes from now on
+
+    async def _report_breakage(
+        self, session: WorkspaceSession, plan: Plan, result: UndoResult
+    ) -> None:
+        """Check the project as undo left it (the fast tiers) and say what each kept file now
+        breaks; a check that could not run is said, never taken for a clean one."""
+        try:
+            report = await self.checker.check(session.root, plan, tools=False)
+        except (StepForgeError, OSError) as error:
+            result.checked = False
+            result.message += f"; the project could not be checked after the undo ({error})"
+            return
+        missed = [t for t in report.tiers if t.name == "static" and not t.ran]
+        if missed or report.project is None:
+            result.checked = False
+            reason = missed[0].reason if missed else "the project could not be read"
+            result.message += f"; the project could not be checked after the undo ({reason})"
+            return
+        kept = {issue.path for issue in result.kept}
+        result.breaks = kept_breakage(report.project, kept, report.problems)
+        for issue in result.kept:
+            problems = result.breaks.get(issue.path)
+            if problems:
+                issue.reason += f"; it now breaks: {breakage_line(problems)}"
+        if result.breaks:
+            result.message += (
+                f"; {len(result.breaks)} kept file(s) now break the app "
+                "(fix them, or revert them by hand)"
+            )
+
+    async def resolve(
+        self, session: WorkspaceSession, params: ResolveConflictParams
+    ) -> ResolveConflictResult:
+        """Settle a conflict; when the last change raised it, the settled file is part of that
+        change (undo restores it). Only while holding the lock."""
+        conflict = session.store.state.conflicts.get(params.conflict_id)
+        result = await resolve_conflict(session, params)
+        if conflict is None:
+            return result
+        history = HistoryStore(session.meta)
+        entry = await anyio.to_thread.run_sync(history.last_undoable)
+        touched = entry.files.get(conflict.path) if entry is not None else None
+        if entry is None or touched is None:
+            return result
+        if touched.conflict_id != params.conflict_id and conflict.created < entry.time:
+            return result  # an older conflict, not the change's
+        touched.after = await anyio.to_thread.run_sync(session.disk_hash, conflict.path)
+        touched.conflict_id = params.conflict_id
+        touched.resolved = params.choice
+        await anyio.to_thread.run_sync(history.save, entry)
+        return result
 
     async def _revert(self, session: WorkspaceSession, path: str, touched: TouchedFile) -> None:
         state = session.store.state
         target = safe_join(session.root, path)
+        await anyio.to_thread.run_sync(remove_stale_temps, target)
         if touched.before is None:  # added by the change: remove it
             if await anyio.to_thread.run_sync(target.exists):
                 await anyio.to_thread.run_sync(target.unlink)
@@ -336,7 +452,8 @@ class ChangeService:
             data = await anyio.to_thread.run_sync(session.baselines.get, touched.before)
             if data is None:
                 raise StepForgeError(f"The bytes of {path} before the change are missing.")
-            await anyio.to_thread.run_sync(atomic_write, target, data)
+            if await anyio.to_thread.run_sync(session.disk_hash, path) != touched.before:
+                await anyio.to_thread.run_sync(atomic_write, target, data)
             if touched.before_record is not None:
                 state.files[path] = touched.before_record
         session.hashes.forget(target)

@@ -4,7 +4,8 @@ planned API, and the calls the frontend makes.
 - every route's component file has the default export `routes.tsx` imports lazily;
 - every module `router_registry.py` imports `router` from defines it;
 - every planned API endpoint (method and path) is served by a backend route;
-- every backend call of the frontend matches a backend route (method and path pattern).
+- every backend call of the frontend matches a backend route (method and path pattern);
+- every planned data model is a table (`class Recipe(SQLModel, table=True)`) in the backend.
 Path parameters match whatever their names (`{id}` and `{task_id}`), a trailing slash is ignored.
 """
 
@@ -15,6 +16,7 @@ from pathlib import PurePosixPath
 from protocol.models import Problem
 from server.checks.problems import listed, problem
 from server.checks.project import Project
+from server.plan.data_models import model_file
 from server.plan.validation import component_file
 from server.source.python import PyRoute
 from server.source.typescript import WILDCARD
@@ -100,6 +102,7 @@ def check_contract(project: Project) -> list[Problem]:
                     )
                 )
     found += _registry(project)
+    found += _tables(project)
     routes = backend_routes(project)
     if plan is not None and any(True for _ in project.py_files()):
         for endpoint in plan.api_endpoints:
@@ -158,4 +161,34 @@ def _registry(project: Project) -> list[Problem]:
                     SOURCE,
                 )
             )
+    return found
+
+
+def _tables(project: Project) -> list[Problem]:
+    """A planned data model without a table: its rows would live nowhere (or in memory)."""
+    plan = project.plan
+    backend = project.py_files()
+    if plan is None or not backend:
+        return []
+    tables = {name for path in backend for name in project.py(path).tables}
+    found = []
+    for model in plan.data_models:
+        if model.name in tables:
+            continue
+        owner = model_file(plan, model)
+        where = owner or "backend/models/"
+        fields = listed(f.name for f in model.fields)
+        found.append(
+            problem(
+                owner if owner in project.files else ".stepforge/plan.json",
+                1,
+                1,
+                "table-missing",
+                f"The plan's data model {model.name} has no table in the backend: define "
+                f"`class {model.name}(SQLModel, table=True)` in {where}"
+                + (f" (fields: {fields})" if model.fields else "")
+                + ", and use it through `db.get_session`.",
+                SOURCE,
+            )
+        )
     return found

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from protocol.models import Problem
 from server.checks.problems import listed, problem
-from server.checks.project import Project, imported_module
+from server.checks.project import Project, imported_module, is_local_import
 from server.plan.packages import npm_package_of
 from server.source.typescript import TsImport
 
@@ -26,7 +26,7 @@ def ts_problems(project: Project, path: str) -> list[Problem]:
     found: list[Problem] = []
     for imported in project.ts(path).imports:
         specifier = imported.specifier
-        if specifier.startswith((".", "/")):
+        if is_local_import(specifier):
             found += _relative_ts(project, path, imported)
             continue
         package = specifier if specifier.startswith(NODE_BUILTIN) else npm_package_of(specifier)

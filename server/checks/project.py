@@ -15,11 +15,15 @@ from protocol.plan import Plan
 from server.plan.packages import normalize_pypi, requirement_name
 from server.source.python import PyImport, PyModule, analyze_python
 from server.source.typescript import TsModule, analyze_ts
+from server.workspace.roles import existing_role_folder, read_role_file
 
 TS_SUFFIXES = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs")
 SOURCE_SUFFIXES = (*TS_SUFFIXES, ".py", ".json", ".css", ".svg", ".png", ".html")
 SKIPPED_DIRS = {"node_modules", "dist", "__pycache__", ".venv", "venv", ".vite", ".git"}
 MAX_FILE_BYTES = 1_000_000
+# The template's import alias (tsconfig.json `paths`, vite.config.ts `resolve.alias`).
+SRC_ALIAS = "@/"
+SRC_DIR = "frontend/src"
 # Modules whose import name is not their project's name on PyPI.
 PYPI_IMPORT_NAMES = {
     "yaml": "pyyaml",
@@ -69,9 +73,11 @@ class Project:
 
     def resolve_ts(self, importer: str, specifier: str) -> str | None:
         """The project file a relative import names (as Vite and TypeScript's bundler resolution
-        find it), or None."""
+        find it), or None. `@/x` is `frontend/src/x` (the template's alias in tsconfig and Vite)."""
         specifier = specifier.split("?", 1)[0]
-        if specifier.startswith("/"):
+        if specifier.startswith(SRC_ALIAS):
+            base = posixpath.normpath(SRC_DIR + specifier.removeprefix("@"))
+        elif specifier.startswith("/"):
             base = posixpath.normpath("frontend" + specifier)
         else:
             base = posixpath.normpath(posixpath.join(posixpath.dirname(importer), specifier))
@@ -89,7 +95,7 @@ class Project:
         module = self.ts(path)
         names = set(module.exports)
         for specifier in module.star_exports:
-            target = self.resolve_ts(path, specifier) if specifier.startswith(".") else None
+            target = self.resolve_ts(path, specifier) if is_local_import(specifier) else None
             if target is None or target in seen:
                 return None
             more = self.ts_exports(target, seen | {path})
@@ -132,6 +138,12 @@ class Project:
         return normalize_pypi(top) in {_bare(name) for name in self.python_packages}
 
 
+def is_local_import(specifier: str) -> bool:
+    """Whether a TypeScript import names a file of the project (relative, absolute, or `@/`)
+    rather than a package."""
+    return specifier.startswith((".", "/", SRC_ALIAS))
+
+
 def _bare(project: str) -> str:
     for prefix in ("python-", "py"):
         if project.startswith(prefix) and len(project) > len(prefix) + 1:
@@ -141,22 +153,31 @@ def _bare(project: str) -> str:
 
 
 def _walk(root: Path, folder: str) -> dict[str, str]:
+    """The source files of a role folder. A linked role folder is refused (`frontend -> /` would
+    walk the host); inside it, no linked folder or file is followed, and each file is opened one
+    segment at a time without following links (a preview's container, which may write its folder,
+    cannot swap a folder for a link between the listing and the read)."""
     files: dict[str, str] = {}
-    start = root / folder
+    start = existing_role_folder(root, folder)
+    if start is None:
+        return files
     for directory, subdirs, names in os.walk(start):
-        subdirs[:] = [d for d in subdirs if d not in SKIPPED_DIRS and not d.startswith(".")]
+        here = Path(directory)
+        subdirs[:] = [
+            d
+            for d in subdirs
+            if d not in SKIPPED_DIRS and not d.startswith(".") and not (here / d).is_symlink()
+        ]
         for name in names:
-            path = Path(directory) / name
-            if not name.endswith(SOURCE_SUFFIXES) or path.is_symlink():
+            if not name.endswith(SOURCE_SUFFIXES):
                 continue
+            relative = f"{folder}/{(here / name).relative_to(start).as_posix()}"
             try:
-                if path.stat().st_size > MAX_FILE_BYTES:
-                    continue
-                data = path.read_bytes()
+                data = read_role_file(root, relative, MAX_FILE_BYTES)
             except OSError:
                 continue
-            relative = path.relative_to(root).as_posix()
-            files[relative] = data.decode("utf-8", "replace") if b"\0" not in data else ""
+            if data is not None:
+                files[relative] = data.decode("utf-8", "replace") if b"\0" not in data else ""
     return files
 
 
@@ -177,9 +198,12 @@ def _python_packages(root: Path, plan: Plan | None) -> set[str]:
     names: set[str] = set()
     for manifest in ("backend/requirements.txt", "backend/requirements.in"):
         try:
-            lines = (root / manifest).read_text(encoding="utf-8", errors="replace").splitlines()
+            data = read_role_file(root, manifest, MAX_FILE_BYTES)
         except OSError:
             continue
+        if data is None:
+            continue
+        lines = data.decode("utf-8", "replace").splitlines()
         names |= {name for line in lines if (name := requirement_name(line))}
     if plan is not None:
         names |= {normalize_pypi(name) for name in plan.dependencies.pypi}

@@ -16,9 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import anyio
 import httpx
 
-from protocol.models import PreviewStartParams, Problem
+from protocol.models import PageScreenshot, PreviewRuntime, PreviewStartParams, Problem
+from server.checks import pictures
 from server.checks.contract import _owner_of
 from server.checks.problems import problem
 from server.checks.project import Project
@@ -27,6 +29,7 @@ from server.errors import StepForgeError
 from server.plan.validation import component_file
 from server.preview.service import PreviewService
 from server.progress import NoProgress
+from server.tool_env import tool_environment
 
 if TYPE_CHECKING:
     from playwright.async_api import ConsoleMessage, Error
@@ -46,9 +49,13 @@ CHROMIUM_ARGS = [
 ]
 SETTLE_MS = 1500
 NETWORK_ERRORS = ("Failed to load resource", "CORS policy", "net::ERR_")
-# `File "/workspace/backend/routers/x.py", line 12, in <module>` (docker or local paths)
-_PY_FRAME = re.compile(r'File "(?P<file>[^"]+/backend/(?P<path>[^"]+\.py))", line (?P<line>\d+)')
-# `http://127.0.0.1:3002/src/pages/Tasks.tsx?t=17:12:5`
+# What of a log line the crash parsing reads: an app can log a line of megabytes (a dumped payload),
+# and a traceback's lines are short.
+MAX_LOG_LINE = 8192
+# One repeat with nothing after it: linear.
+_DOTTED_NAME = re.compile(r"[A-Za-z_.]*")
+# `http://127.0.0.1:3002/src/pages/Tasks.tsx?t=17:12:5`. Linear: each repeat stops at a character
+# the next part of the pattern starts with and the repeat excludes ('/', '?', ':').
 _JS_FRAME = re.compile(
     r"https?://[^/\s]+/(?P<path>src/[^?\s:)]+)(?:\?[^:\s)]*)?:(?P<line>\d+):(?P<col>\d+)"
 )
@@ -61,16 +68,64 @@ def chromium() -> str | None:
     return next((c for c in CHROMIUM_CANDIDATES if Path(c).exists()), shutil.which("chromium"))
 
 
+def _capped(line: str) -> tuple[str, bool]:
+    """The first MAX_LOG_LINE characters of `line`, and whether it was cut."""
+    return (line[:MAX_LOG_LINE], True) if len(line) > MAX_LOG_LINE else (line, False)
+
+
+def _backend_frame(line: str) -> tuple[str, int] | None:
+    """`File "/workspace/backend/routers/x.py", line 12, in <module>` (docker or local paths):
+    ("backend/routers/x.py", 12). Plain string search, linear in the line's length (a regular
+    expression here took seconds on a long line)."""
+    start = line.find('File "')
+    while start != -1:
+        opened = start + len('File "')
+        closed = line.find('"', opened)
+        if closed == -1:
+            return None
+        filename = line[opened:closed]
+        # The last /backend/ of the path, as in /home/me/backend/app/backend/x.py.
+        cut = filename.rfind("/backend/")
+        path = filename[cut + len("/backend/") :]
+        after = closed + len('", line ')
+        if cut > 0 and path.endswith(".py") and len(path) > 3 and line[closed:after] == '", line ':
+            digits = line[after : after + 12]  # a line number has few digits
+            count = len(digits) - len(digits.lstrip("0123456789"))
+            if count:
+                return "backend/" + path, int(digits[:count])
+        start = line.find('File "', closed)
+    return None
+
+
+def _is_exception_line(text: str) -> bool:
+    """`ValueError: ...`, `sqlalchemy.exc.OperationalError: ...`: a dotted name, one of whose
+    parts ends in Error or Exception (not `ErrorHandler`, not `raise ValueError`)."""
+    if "Error" not in text and "Exception" not in text:
+        return False
+    name = _DOTTED_NAME.match(text)
+    end = name.end() if name else 0
+    parts = text[:end].split(".")
+    ends_name = end == len(text) or not (text[end].isalnum() or text[end] == "_")
+    return any(part.endswith(("Error", "Exception")) for part in parts[:-1]) or (
+        parts[-1].endswith(("Error", "Exception")) and ends_name
+    )
+
+
 def crash_problems(log_lines: list[str]) -> list[Problem]:
-    """The backend's traceback in its log: a problem at its deepest backend frame."""
+    """The backend's traceback in its log: a problem at its deepest backend frame.
+    Blocking (call it in a worker thread): linear in the log's size, each line read up to
+    MAX_LOG_LINE characters."""
     place: tuple[str, int] | None = None
     last_error = ""
-    for line in (re.sub(r"^\[(frontend|backend)\] ", "", raw) for raw in log_lines):
-        frame = _PY_FRAME.search(line)
+    for raw in log_lines:
+        line, cut = _capped(raw)
+        if line.startswith(("[frontend] ", "[backend] ")):
+            line = line.partition("] ")[2]
+        frame = _backend_frame(line)
         if frame:
-            place = ("backend/" + frame.group("path"), int(frame.group("line")))
-        elif re.match(r"^\s*[A-Za-z_.]*(Error|Exception)\b", line.strip()):
-            last_error = line.strip()
+            place = frame
+        elif _is_exception_line(line.strip()):
+            last_error = line.strip() + (" [cut: the line is longer]" if cut else "")
     if place is None:
         return []
     return [
@@ -85,17 +140,30 @@ def crash_problems(log_lines: list[str]) -> list[Problem]:
     ]
 
 
-async def run(previews: PreviewService, root: Path, project: Project) -> list[Problem]:
+async def run(
+    previews: PreviewService,
+    root: Path,
+    project: Project,
+    runtime: PreviewRuntime | None = None,
+    screenshots: list[PageScreenshot] | None = None,
+) -> list[Problem]:
+    """`runtime`: where to start the preview when none runs (the checker's choice: never a
+    fallback to local processes the user did not choose). `screenshots` receives a picture of
+    every route that loaded."""
     status = await previews.status(root)
     started_here = False
     if not (status.running and status.health and status.health.backend):
         try:
-            await previews.start(root, PreviewStartParams(), NoProgress())
+            # Its own preview runs on a scratch database: the checks never touch the user's data.
+            await previews.start(
+                root, PreviewStartParams(runtime=runtime), NoProgress(), scratch_data=True
+            )
         except StepForgeError as error:
             logs = await previews.logs(root, 300)
-            found = crash_problems(
+            found = await anyio.to_thread.run_sync(
+                crash_problems,
                 [line.line for line in logs.lines if line.role == "backend"]
-                or error.message.splitlines()
+                or error.message.splitlines(),
             )
             if found:
                 return found
@@ -105,7 +173,9 @@ async def run(previews: PreviewService, root: Path, project: Project) -> list[Pr
     try:
         assert status.backend_url and status.frontend_url
         found = await _backend(status.backend_url, project)
-        found += await _pages(status.frontend_url, project)
+        found += await _pages(
+            status.frontend_url, project, root, screenshots if screenshots is not None else []
+        )
         return found
     finally:
         if started_here:
@@ -141,7 +211,9 @@ async def _backend(backend_url: str, project: Project) -> list[Problem]:
     return found
 
 
-async def _pages(frontend_url: str, project: Project) -> list[Problem]:
+async def _pages(
+    frontend_url: str, project: Project, root: Path, screenshots: list[PageScreenshot]
+) -> list[Problem]:
     plan = project.plan
     executable = chromium()
     if plan is None or not plan.routes:
@@ -155,13 +227,18 @@ async def _pages(frontend_url: str, project: Project) -> list[Problem]:
             "playwright is not installed (pip install 'stepforge[browser]')"
         ) from None
     found: list[Problem] = []
+    await anyio.to_thread.run_sync(pictures.clear_pictures, root)
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser_env: dict[str, str | float | bool] = {**tool_environment()}
+        browser = await playwright.chromium.launch(
+            executable_path=executable, args=CHROMIUM_ARGS, env=browser_env
+        )
         try:
             for route in plan.routes:
                 page_file = component_file(plan, route.component) or "frontend/src/routes.tsx"
-                page = await browser.new_page()
+                page = await browser.new_page(viewport=pictures.VIEWPORT)
                 errors: list[str] = []
+                shot: PageScreenshot | None = None
                 page.on("pageerror", _collect_uncaught(errors))
                 page.on("console", _collect_console(errors))
                 try:
@@ -169,10 +246,16 @@ async def _pages(frontend_url: str, project: Project) -> list[Problem]:
                     await page.wait_for_timeout(SETTLE_MS)
                 except Exception as error:  # a page that never loads is a problem too
                     errors.append(f"the page did not load: {error}")
+                else:
+                    shot = await pictures.capture(page, root, route.path, page_file)
                 finally:
                     await page.close()
                 for text in dict.fromkeys(errors):
                     found.append(_page_problem(route.path, page_file, text))
+                if shot is not None:
+                    screenshots.append(shot)
+                    if shot.blank and not errors:  # an error already says why it is empty
+                        found.append(pictures.blank_problem(route.path, page_file))
         finally:
             await browser.close()
     return found
@@ -197,11 +280,16 @@ def _collect_console(into: list[str]) -> Callable[[ConsoleMessage], None]:
 
 def _page_problem(route: str, page_file: str, text: str) -> Problem:
     path, line, column = page_file, 1, 1
-    for frame in _JS_FRAME.finditer(text):
-        if "/node_modules/" not in frame.group(0):
-            path = "frontend/" + frame.group("path")
-            line, column = int(frame.group("line")), int(frame.group("col"))
-            break
+    frames = (
+        frame
+        for text_line in text.splitlines()
+        for frame in _JS_FRAME.finditer(_capped(text_line)[0])
+        if "/node_modules/" not in frame.group(0)
+    )
+    found = next(frames, None)
+    if found is not None:
+        path = "frontend/" + found.group("path")
+        line, column = int(found.group("line")), int(found.group("col"))
     first = text.strip().splitlines()[0] if text.strip() else "an error"
     return problem(
         path, line, column, "page-error", f"Opening {route} in a browser: {first[:400]}", SOURCE

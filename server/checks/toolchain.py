@@ -1,29 +1,41 @@
 """Where the check tools run: with the same dependencies, in the same runtime, as the preview.
 
-- docker: a long-lived checker container per workspace and role (the preview's sandbox, the role's
-  folder mounted read-only, the workspace's dependency volume at /deps), into which each tool is
-  `exec`ed; the compiler's incremental state stays in its /tmp between checks, so a re-check is warm.
+- docker: a long-lived checker container per workspace, role and daemon (the preview's sandbox,
+  the role's folder mounted read-only, the workspace's dependency volume at /deps), into which each
+  tool is `exec`ed; the compiler's incremental state stays in its /tmp between checks, so a
+  re-check is warm. Each daemon has its own containers (a CLI `check` beside an editor's on-save
+  check, or two at once, never remove or kill each other's), and one daemon runs one tool of a
+  role at a time; installs into a workspace's dependency volume are serialised across processes.
 - local: the tools of `frontend/node_modules` and the local venv, as the local preview installs
-  them, run as processes of this machine (generated code runs unsandboxed: the user chose it).
+  them (only environments StepForge created itself: `server.preview.local_envs`), run as
+  processes of this machine (generated code runs unsandboxed: used only when the user chose it).
 
 Blocking calls: the checker runs them in worker threads.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+import secrets
 import subprocess
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from docker.errors import APIError, DockerException, NotFound
 from docker.models.containers import Container
+from docker.utils.socket import consume_socket_output, demux_adaptor, frames_iter
 
 from server.checks.tools import HARNESS
 from server.preview import sandbox, volumes
 from server.preview.docker_runtime import DockerRuntime
 from server.preview.local_runtime import host_environment, install_backend, install_frontend
+from server.preview.records import state_folder
 from server.workspace.meta import MetaFiles
 
 log = logging.getLogger(__name__)
@@ -38,8 +50,9 @@ class ToolUnavailable(Exception):
 
 @dataclass(frozen=True)
 class ToolRun:
-    code: int
-    output: str
+    code: int  # -1: unknown (the engine did not say)
+    output: str  # what the tool printed (for the harness: the app's output, on stderr)
+    verdict: str = ""  # the harness's verdict stream (its stdout), apart from the app's output
 
 
 class Toolchain(Protocol):
@@ -47,7 +60,7 @@ class Toolchain(Protocol):
     backend_dir: str  # where the backend folder is, as tracebacks name it
 
     def tsc(self) -> ToolRun: ...
-    def import_app(self) -> ToolRun: ...
+    def import_app(self, nonce: str) -> ToolRun: ...
     def close(self) -> None: ...
 
 
@@ -65,9 +78,12 @@ class DockerToolchain:
         self.root = root
         self.owner = owner
         self.environment = environment  # the user's containerEnv (a proxy's CA bundle, say)
+        # This toolchain's own containers: another daemon checking the same workspace has others.
+        self._instance = secrets.token_hex(4)
+        self._locks = {role: threading.Lock() for role in sandbox.ROLES}
 
     def _name(self, role: sandbox.Role) -> str:
-        return f"stepforge-check-{role}-{sandbox.workspace_tag(str(self.root))}"
+        return f"stepforge-check-{role}-{sandbox.workspace_tag(str(self.root))}-{self._instance}"
 
     def _checker(self, role: sandbox.Role) -> Container:
         """The role's checker container, with dependencies installed (a changed lock file gets a
@@ -87,6 +103,11 @@ class DockerToolchain:
                 container.remove(force=True)
         except NotFound:
             pass
+        with _volume_lock(volume):
+            return self._new_checker(role)
+
+    def _new_checker(self, role: sandbox.Role) -> Container:
+        client = self.runtime.client()
         image = self.runtime.images[role]
         volume = volumes.ensure_volume(
             client, self.root, role, image, self.runtime.mounts, self.environment
@@ -103,38 +124,71 @@ class DockerToolchain:
                 self.root, role, volume, self.runtime.mounts, self.environment, writable=False
             ),
         )
-        installed = container.exec_run(
-            ["timeout", str(INSTALL_TIMEOUT), "sh", "-c", "set -e\n" + sandbox.INSTALL[role]],
-            workdir=f"{sandbox.INSIDE}/{role}",
-        )
-        if installed.exit_code != 0:
-            tail = installed.output.decode("utf-8", "replace").strip().splitlines()[-10:]
-            container.remove(force=True)
-            raise ToolUnavailable(
-                f"installing the {role}'s dependencies failed: " + "\n".join(tail)
+        # The checker has no network (it runs the project's code): a volume that still lacks the
+        # dependencies gets them from a one-shot installer on a network of its own.
+        if container.exec_run(["test", "-f", "/deps/.installed"]).exit_code != 0:
+            failed = volumes.install_dependencies(
+                client,
+                self.root,
+                role,
+                image,
+                volume,
+                self.runtime.mounts,
+                self.environment,
+                INSTALL_TIMEOUT,
             )
+            if failed is not None:
+                container.remove(force=True)
+                raise ToolUnavailable(f"installing the {role}'s dependencies failed: {failed}")
         return container
 
-    def _exec(self, role: sandbox.Role, argv: list[str]) -> ToolRun:
+    def _exec(self, role: sandbox.Role, argv: list[str], stdin: bytes = b"") -> ToolRun:
+        """Run `argv` in the role's checker (one tool of a role at a time in this daemon: the
+        compiler's incremental state in /tmp is one)."""
         try:
-            container = self._checker(role)
-            result = container.exec_run(
-                ["timeout", str(TOOL_TIMEOUT), *argv],
-                workdir=f"{sandbox.INSIDE}/{role}",
-                environment={"PYTHONDONTWRITEBYTECODE": "1"},
-            )
-        except (APIError, DockerException) as error:
+            with self._locks[role]:
+                container = self._checker(role)
+                return self._exec_in(container, role, argv, stdin)
+        except (APIError, DockerException, OSError) as error:
             raise ToolUnavailable(f"the Docker engine refused the check: {error}") from error
-        return ToolRun(result.exit_code or 0, result.output.decode("utf-8", "replace"))
+
+    def _exec_in(
+        self, container: Container, role: sandbox.Role, argv: list[str], stdin: bytes
+    ) -> ToolRun:
+        api = self.runtime.client().api
+        created = api.exec_create(
+            container.id,
+            ["timeout", str(TOOL_TIMEOUT), *argv],
+            stdin=bool(stdin),
+            workdir=f"{sandbox.INSIDE}/{role}",
+            environment={"PYTHONDONTWRITEBYTECODE": "1"},
+        )
+        exec_id = created["Id"]
+        if stdin:
+            stream = api.exec_start(exec_id, socket=True)
+            try:
+                raw = getattr(stream, "_sock", stream)
+                raw.sendall(stdin)
+                frames = (demux_adaptor(*frame) for frame in frames_iter(stream, tty=False))
+                out, err = consume_socket_output(frames, demux=True)
+            finally:
+                stream.close()
+        else:
+            out, err = api.exec_start(exec_id, demux=True)
+        return ToolRun(_exit_code(api, exec_id), _text(err), _text(out))
 
     def tsc(self) -> ToolRun:
-        return self._exec(
+        run = self._exec(
             "frontend",
             ["/deps/node_modules/.bin/tsc", *TSC_ARGS, "--tsBuildInfoFile", "/tmp/tsbuildinfo"],
         )
+        # tsc reports on stdout; the harness's split of the streams is not needed here.
+        return ToolRun(run.code, run.verdict + run.output)
 
-    def import_app(self) -> ToolRun:
-        return self._exec("backend", ["/deps/venv/bin/python", "-c", HARNESS])
+    def import_app(self, nonce: str) -> ToolRun:
+        return self._exec(
+            "backend", ["/deps/venv/bin/python", "-c", HARNESS], stdin=f"{nonce}\n".encode()
+        )
 
     def close(self) -> None:
         for role in sandbox.ROLES:
@@ -146,6 +200,33 @@ class DockerToolchain:
                 pass
 
 
+def _text(data: bytes | None) -> str:
+    return (data or b"").decode("utf-8", "replace")
+
+
+def _exit_code(api: object, exec_id: str) -> int:
+    """The exec's exit code once the engine has it (its output may end a moment before)."""
+    deadline = time.monotonic() + 5.0
+    while True:
+        info = api.exec_inspect(exec_id)  # type: ignore[attr-defined]
+        if not info.get("Running") and info.get("ExitCode") is not None:
+            return int(info["ExitCode"])
+        if time.monotonic() > deadline:
+            return -1
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def _volume_lock(volume: str) -> Iterator[None]:
+    """An exclusive lock across processes on one dependency volume while a checker installs into
+    it (two daemons' `npm ci` into one /deps would corrupt it)."""
+    path = state_folder() / "locks" / f"{volume}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(path, "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 class LocalToolchain:
     name = "local"
 
@@ -154,12 +235,13 @@ class LocalToolchain:
         self.backend_dir = str(root / "backend")
         self.env = host_environment(root)
 
-    def _run(self, argv: list[str], role: str) -> ToolRun:
+    def _run(self, argv: list[str], role: str, stdin: bytes = b"") -> ToolRun:
         try:
             completed = subprocess.run(
                 argv,
                 cwd=self.root / role,
                 env={**self.env, "PYTHONDONTWRITEBYTECODE": "1"},
+                input=stdin,
                 capture_output=True,
                 timeout=TOOL_TIMEOUT,
                 check=False,
@@ -168,8 +250,7 @@ class LocalToolchain:
             return ToolRun(124, f"timed out after {TOOL_TIMEOUT} s")
         except OSError as error:
             raise ToolUnavailable(f"{argv[0]} could not run: {error}") from error
-        output = completed.stdout + completed.stderr
-        return ToolRun(completed.returncode, output.decode("utf-8", "replace"))
+        return ToolRun(completed.returncode, _text(completed.stderr), _text(completed.stdout))
 
     def tsc(self) -> ToolRun:
         try:
@@ -180,16 +261,17 @@ class LocalToolchain:
             ) from error
         info = MetaFiles(self.root).ensure_dir("checks") / "tsbuildinfo"
         tsc = self.root / "frontend" / "node_modules" / ".bin" / "tsc"
-        return self._run([str(tsc), *TSC_ARGS, "--tsBuildInfoFile", str(info)], "frontend")
+        run = self._run([str(tsc), *TSC_ARGS, "--tsBuildInfoFile", str(info)], "frontend")
+        return ToolRun(run.code, run.verdict + run.output)
 
-    def import_app(self) -> ToolRun:
+    def import_app(self, nonce: str) -> ToolRun:
         try:
             python = install_backend(self.root, self.env)
         except Exception as error:
             raise ToolUnavailable(
                 f"installing the backend's requirements failed: {error}"
             ) from error
-        return self._run([str(python), "-c", HARNESS], "backend")
+        return self._run([str(python), "-c", HARNESS], "backend", stdin=f"{nonce}\n".encode())
 
     def close(self) -> None:
         pass

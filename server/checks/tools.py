@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 
 from protocol.models import Problem
 from server.checks.problems import problem
@@ -21,22 +22,70 @@ TSC_LINE = re.compile(
 )
 RUFF_RULES = "E9,F63,F7,F82"
 HARNESS_MARK = "STEPFORGE-IMPORT-RESULT:"
+NONCE_BYTES = 16
 # Imports the app as `uvicorn main:app` does, from the backend folder, and reports the outcome as
 # one JSON line: the exception's type, message and traceback frames (or a SyntaxError's place).
-HARNESS = f"""
-import json, sys, traceback
-sys.path.insert(0, ".")
-result = {{"ok": True}}
-try:
-    import main
-    getattr(main, "app")
-except BaseException as error:
-    frames = [(f.filename, f.lineno) for f in traceback.extract_tb(error.__traceback__)]
-    if isinstance(error, SyntaxError) and error.filename:
-        frames.append((error.filename, error.lineno or 1))
-    result = {{"ok": False, "type": type(error).__name__, "message": str(error), "frames": frames}}
-print({HARNESS_MARK!r} + json.dumps(result), flush=True)
-"""
+#
+# The app runs in this same process, so its output must not be able to pass for the verdict (an
+# `atexit` print of a forged line, a replaced sys.stdout, writes to fd 1 or 2). Before any of the
+# app's code runs, the harness reads a per-run nonce from stdin and closes stdin, keeps the
+# original stdout as a descriptor of its own for the verdict, and points fd 1 (print, sys.stdout)
+# at stderr. The verdict line carries the nonce and is the only line the checker accepts; the
+# harness then leaves with os._exit, so no atexit handler or leftover thread of the app runs after
+# it. An app that deliberately hunts for the nonce in this process's memory, or for the kept
+# descriptor, can still forge the verdict: see SECURITY.md for what this does and does not promise.
+HARNESS = """
+import os, sys, json, traceback
+
+def _channel():
+    nonce = b""
+    while not nonce.endswith(b"\\n") and len(nonce) < 256:
+        chunk = os.read(0, 256)
+        if not chunk:
+            break
+        nonce += chunk
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    verdict = os.dup(1)
+    os.set_inheritable(verdict, False)
+    os.dup2(2, 1)
+    return verdict, nonce.strip().decode("ascii", "replace")
+
+def _harness(write=os.write, leave=os._exit, dumps=json.dumps, extract=traceback.extract_tb):
+    verdict, nonce = _channel()
+    sys.path.insert(0, ".")
+    result = {"ok": True}
+    try:
+        import main
+        getattr(main, "app")
+    except BaseException as error:
+        try:
+            frames = [[str(f.filename), int(f.lineno or 1)] for f in extract(error.__traceback__)]
+            if isinstance(error, SyntaxError) and error.filename:
+                frames.append([str(error.filename), int(error.lineno or 1)])
+            result = {
+                "ok": False, "type": type(error).__name__, "message": str(error)[:4000],
+                "frames": frames,
+            }
+        except BaseException:
+            result = {
+                "ok": False, "type": "Exception", "frames": [],
+                "message": "the import failed with an exception that cannot be described",
+            }
+    line = @MARK@ + nonce + ":" + dumps(result) + "\\n"
+    try:
+        write(verdict, line.encode("utf-8", "replace"))
+    finally:
+        leave(0)
+
+_harness()
+""".replace("@MARK@", repr(HARNESS_MARK))
+
+
+def new_nonce() -> str:
+    """A fresh secret per import check: the only thing that makes a verdict line the harness's."""
+    return secrets.token_hex(NONCE_BYTES)
 
 
 def parse_tsc(output: str, folder: str = "frontend") -> list[Problem]:
@@ -102,30 +151,72 @@ def parse_ruff(output: str, root: str) -> list[Problem]:
     return found
 
 
-def parse_harness(output: str, backend_dir: str) -> list[Problem]:
-    """The import harness's verdict: nothing, or the exception at its deepest backend frame."""
-    lines = reversed(output.splitlines())
-    line = next((text for text in lines if text.startswith(HARNESS_MARK)), None)
-    if line is None:
-        return [
-            problem(
-                "backend/main.py",
-                1,
-                1,
-                "import-crash",
-                "Importing the backend app did not finish (it hung, or killed the interpreter): "
-                + (output.strip().splitlines()[-1][:300] if output.strip() else "no output"),
-                "python",
-            )
-        ]
-    result = json.loads(line[len(HARNESS_MARK) :])
-    if result.get("ok"):
+def _no_verdict(detail: str) -> list[Problem]:
+    return [
+        problem(
+            "backend/main.py",
+            1,
+            1,
+            "import-crash",
+            "The import check gave no verdict: importing the backend app did not finish (it "
+            "exited, hung or killed the interpreter) or its answer was unreadable: "
+            + (detail or "no output"),
+            "python",
+        )
+    ]
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+def _frames(value: object) -> list[tuple[str, int]] | None:
+    if not isinstance(value, list):
+        return None
+    frames = []
+    for item in value:
+        if (
+            not isinstance(item, list | tuple)
+            or len(item) != 2
+            or not isinstance(item[0], str)
+            or not isinstance(item[1], int | None)
+        ):
+            return None
+        frames.append((item[0], int(item[1] or 1)))
+    return frames
+
+
+def parse_harness(
+    output: str, backend_dir: str, nonce: str | None = None, app_output: str = ""
+) -> list[Problem]:
+    """The import harness's verdict: nothing, or the exception at its deepest backend frame.
+
+    `output` is the harness's verdict stream, `nonce` the secret of this run (the verdict line
+    must carry it: exactly one such line), `app_output` what the app printed (for the message when
+    there is no verdict). A missing, repeated or ill-formed verdict is a problem, never a crash."""
+    prefix_mark = HARNESS_MARK if nonce is None else f"{HARNESS_MARK}{nonce}:"
+    candidates = [text for text in output.splitlines() if text.startswith(prefix_mark)]
+    if nonce is not None and len(candidates) > 1:
+        return _no_verdict("more than one verdict line")
+    if not candidates:
+        return _no_verdict(_last_line(app_output) or _last_line(output))
+    try:
+        result = json.loads(candidates[-1][len(prefix_mark) :])
+    except ValueError:
+        return _no_verdict("its verdict is not JSON")
+    if not isinstance(result, dict) or not isinstance(result.get("ok"), bool):
+        return _no_verdict("its verdict is ill-formed")
+    if result["ok"]:
         return []
+    frames = _frames(result.get("frames", []))
+    if frames is None:
+        return _no_verdict("its verdict is ill-formed")
     prefix = backend_dir.rstrip("/") + "/"
     place = ("backend/main.py", 1)
-    for filename, lineno in result.get("frames", []):
-        if str(filename).startswith(prefix):
-            place = ("backend/" + str(filename)[len(prefix) :], int(lineno or 1))
+    for filename, lineno in frames:
+        if filename.startswith(prefix):
+            place = ("backend/" + filename[len(prefix) :], lineno)
     message = f"{result.get('type')}: {result.get('message')}".strip()
     return [
         problem(

@@ -15,6 +15,7 @@ from typing import Any
 from server import prompts
 from server.llm import ChatMessage, LLMContextError
 from server.llm.tokens import estimate_tokens, truncate_to_tokens
+from server.prompts.ui_kit import template_ui_rules
 from server.source.outline import outline
 
 # Chat formatting costs a few tokens per message on every provider.
@@ -78,6 +79,8 @@ def build_file_prompt(
     others: list[SourceFile],
     instructions: str | None = None,
     current: str | None = None,
+    ui: str | None = None,
+    tables: str = "",
 ) -> FilePrompt:
     system = prompts.FILE_WRITER_SYSTEM
     if "{{path}}" not in template.replace(" ", ""):
@@ -88,6 +91,7 @@ def build_file_prompt(
     values = {
         "path": path,
         "request": request,
+        "ui": template_ui_rules() if ui is None else ui,
         "plan": compact_plan(plan),
         "context": NO_CONTEXT,  # reserves its own cost; real sections are counted one by one
         "current": (
@@ -97,6 +101,7 @@ def build_file_prompt(
             else ""
         ),
         "instructions": f"Instructions for this version: {instructions}\n" if instructions else "",
+        "tables": tables,
     }
 
     def fixed_cost() -> int:
@@ -108,6 +113,8 @@ def build_file_prompt(
 
     if fixed_cost() > budget:
         values["plan"] = condensed_plan(plan)
+    if fixed_cost() > budget:  # the styling rules are guidance; the plan is the contract
+        values["ui"] = ""
     if fixed_cost() > budget:
         over = fixed_cost() - budget
         values["plan"] = (

@@ -27,10 +27,12 @@ from server.llm import LLMAuthError, LLMClient, LLMError, LLMModelError
 from server.llm.client import MIN_ANSWER_TOKENS
 from server.llm.continuation import complete_whole
 from server.plan import dag
+from server.plan.data_models import tables_note
 from server.source.syntax import syntax_problem
+from server.workspace.atomic import sha256
 from server.workspace.paths import safe_join
 from server.workspace.session import WorkspaceSession
-from server.workspace.state import COMPLETE_STATES
+from server.workspace.state import COMPLETE_STATES, FileRecord
 from server.workspace.writer import WriteOutcome
 
 log = logging.getLogger(__name__)
@@ -160,6 +162,7 @@ class FileGenerator:
                 others=self._read_sources(others),
                 instructions=ask.instructions,
                 current=current,
+                tables=tables_note(self.plan, path),
             )
 
         return await anyio.to_thread.run_sync(build)
@@ -172,16 +175,24 @@ class FileGenerator:
         record = session.store.record(path)
         target = safe_join(session.root, path)
         disk = await anyio.to_thread.run_sync(session.read, path)
-        base = await anyio.to_thread.run_sync(session.baselines.get, record.written_hash)
-        # A partial answer of an interrupted run is StepForge's own: it may be replaced.
-        own_partial = record.streamed and disk is not None
-        owned = (disk is None and (record.written_hash is None or recreate)) or (
-            disk is not None and (disk == base or own_partial)
-        )
+        own_partial = is_own_partial(record, disk)
+        # Shown in place only where no complete version exists: a new file (never written, or
+        # recreated on request) or StepForge's own partial answer. A complete file stays whole
+        # until the atomic final write (a kill mid-answer must not leave it cut off).
+        owned = (disk is None and (record.written_hash is None or recreate)) or own_partial
         record.attempts += 1
         record.streamed = owned
+        if not own_partial:
+            record.partial_hashes = []
         await session.transition(path, FileState.GENERATING, f"attempt {record.attempts}")
-        preview = StreamingPreview(target, enabled=owned, original=disk)
+
+        async def on_partial(digest: str) -> None:
+            # Write-ahead: the hash is saved before the bytes land, and the previous one is kept
+            # (the disk holds one or the other when the daemon is killed between the two).
+            record.partial_hashes = [*record.partial_hashes[-1:], digest]
+            await session.store.save()
+
+        preview = StreamingPreview(target, enabled=owned, original=disk, on_partial=on_partial)
         return InFlight(path, preview, disk, own_partial, recreate)
 
     async def finish(self, flight: InFlight, answer_code: str, usage: Usage) -> FileResult:
@@ -210,6 +221,7 @@ class FileGenerator:
         )
         record = session.store.record(path)
         record.streamed = False
+        record.partial_hashes = []
         session.store.add_usage(path, usage)
         if result.outcome is WriteOutcome.CONFLICT:
             await session.transition(
@@ -223,14 +235,18 @@ class FileGenerator:
             await session.settle(
                 path, "merged with your edits" if result.outcome is WriteOutcome.MERGED else None
             )
+        outcome = result.outcome
+        if outcome is WriteOutcome.UNCHANGED and flight.preview.wrote:
+            # The whole answer had already streamed onto disk: the file is new, not unchanged.
+            outcome = WriteOutcome.WRITTEN
         log.info(
             "%s: %s (%d+%d tokens)",
             path,
-            result.outcome,
+            outcome,
             usage.prompt_tokens,
             usage.completion_tokens,
         )
-        return FileResult(path, result.outcome, usage, result.conflict_id)
+        return FileResult(path, outcome, usage, result.conflict_id)
 
     async def abandon(
         self, flight: InFlight, usage: Usage, reason: str = "interrupted before it was complete"
@@ -241,6 +257,9 @@ class FileGenerator:
             record = self.session.store.record(flight.path)
             # Still StepForge's bytes on disk only if they were before and the user kept out.
             record.streamed = flight.own_partial and not flight.preview.taken_over
+            record.partial_hashes = (
+                [sha256(flight.disk)] if record.streamed and flight.disk is not None else []
+            )
             self.session.store.add_usage(flight.path, usage)
             await self.session.transition(flight.path, FileState.PENDING, reason)
 
@@ -296,6 +315,13 @@ class FileGenerator:
                 log.warning("%s: attempt %d/%d failed: %s", path, attempt, attempts, error.message)
                 await anyio.sleep(self.settings.retry_backoff * 2 ** (attempt - 1))
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def is_own_partial(record: FileRecord, disk: bytes | None) -> bool:
+    """Whether `disk` is StepForge's own unfinished answer (left by a failed or killed run): its
+    hash is one the state recorded before writing it. Nothing else is trusted (a file that
+    appeared where a partial was about to go is the user's)."""
+    return disk is not None and sha256(disk) in record.partial_hashes
 
 
 @dataclass

@@ -33,6 +33,7 @@ from server.llm.client import MIN_ANSWER_TOKENS
 from server.llm.tokens import estimate_tokens
 from server.plan import dag
 from server.progress import Progress
+from server.prompts.ui_kit import template_ui_rules
 from server.workspace.session import WorkspaceSession, derive_state
 from server.workspace.state import COMPLETE_STATES
 from server.workspace.writer import WriteOutcome
@@ -277,6 +278,7 @@ class GenerationRun:
             {
                 "plan": compact_plan(self.plan.to_document()),
                 "request": self.session.store.state.request or "",
+                "ui": template_ui_rules(),
             },
         )
         messages: list[ChatMessage] = [

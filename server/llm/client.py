@@ -47,7 +47,14 @@ from server.llm.errors import (
     LLMModelError,
     LLMUnavailableError,
 )
-from server.llm.http_errors import describe, error_code, error_message, tpm_limit
+from server.llm.http_errors import (
+    broken_off_reason,
+    describe,
+    error_code,
+    error_message,
+    refused_connection,
+    tpm_limit,
+)
 from server.llm.limits import apply_limits, read_limits
 from server.llm.messages import ChatMessage
 from server.llm.pacing import RateLimitPacer, parse_duration
@@ -110,8 +117,17 @@ class _Refused(Exception):
 def _is_retryable(error: BaseException) -> bool:
     if isinstance(error, groq.APIStatusError):
         return error.status_code in (408, 409, 429) or error.status_code >= 500
+    if refused_connection(error):  # nothing listens there: asking again will not help
+        return False
     # Connection failures before the answer, and drops or stalls while it streams.
     return isinstance(error, groq.APIConnectionError | httpx.TransportError | _StreamError)
+
+
+def _names_the_model(error: groq.APIStatusError) -> bool:
+    """Whether a 404 or 400 is about the model (Groq's codes, or a message naming it)."""
+    if error_code(error) in ("model_not_found", "model_decommissioned"):
+        return True
+    return isinstance(error, groq.NotFoundError) and "model" in error_message(error).lower()
 
 
 def _retry_after(error: BaseException | None) -> float | None:
@@ -151,7 +167,14 @@ class LLMClient:
 
     @property
     def key_setting(self) -> str:
-        return "GROQ_API_KEY" if self.settings.provider == "groq" else "STEPFORGE_API_KEY"
+        return self.settings.name_of("api_key")
+
+    @property
+    def url_setting(self) -> str:
+        return self.settings.name_of("base_url")
+
+    def _read_timeout(self) -> float:
+        return max(self.settings.first_token_timeout, self.settings.stall_timeout)
 
     def _allowed(self, concurrency: int) -> int:
         return 1 if self.traits.one_stream_at_a_time else concurrency
@@ -178,19 +201,29 @@ class LLMClient:
             key = self.settings.api_key_value()
             if self.settings.provider == "groq" and not key:
                 raise ConfigurationError(
-                    "GROQ_API_KEY is not set: set it, or pass apiKey in initializationOptions."
+                    "GROQ_API_KEY is not set: "
+                    + (
+                        "set it (export GROQ_API_KEY=...)."
+                        if self.settings.client_kind == "cli"
+                        else "set it, or pass apiKey in initializationOptions."
+                    )
                 )
             if self.settings.provider == "openai-compatible" and not self.settings.base_url:
                 raise ConfigurationError(
-                    "STEPFORGE_BASE_URL is not set: the openai-compatible provider needs the "
-                    "server's URL ending in /v1 (for Ollama: http://127.0.0.1:11434/v1)."
+                    f"No server URL: set {self.url_setting}: the openai-compatible provider needs "
+                    "the server's URL ending in /v1 (for Ollama: http://127.0.0.1:11434/v1)."
                 )
             self._client = AsyncGroq(
                 # Local OpenAI-compatible servers usually ignore the key but the SDK wants one.
                 api_key=key or "not-needed",
                 base_url=self.settings.base_url,
                 max_retries=0,
-                timeout=httpx.Timeout(self.settings.stall_timeout, connect=15.0),
+                # The socket's read timeout only backs up the waits `_read` bounds itself: the
+                # answer's start (the server reads the prompt first) and each gap while it streams.
+                timeout=httpx.Timeout(
+                    max(self.settings.first_token_timeout, self.settings.stall_timeout),
+                    connect=15.0,
+                ),
             )
         return self._client
 
@@ -312,7 +345,7 @@ class LLMClient:
         log.warning(
             "LLM call attempt %d failed (%s); retrying",
             state.attempt_number,
-            describe(error) if error else "?",
+            broken_off_reason(error, self._read_timeout()) if error else "?",
         )
 
     async def _attempt(self, sdk: AsyncGroq, call: _Call, attempt: int) -> Completion:
@@ -416,8 +449,22 @@ class LLMClient:
         finish_reason: str | None = None
         usage = Usage(calls=1)
         shown = ""
+        chunks = stream.__aiter__()
+        # Until the first chunk the server may still be reading the prompt (slowly, on a busy
+        # CPU); after it, a silence longer than the stall timeout is a stall.
+        wait, waiting_for = self.settings.first_token_timeout, "the answer to begin"
         try:
-            async for chunk in stream:
+            while True:
+                try:
+                    with anyio.fail_after(wait):
+                        chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise _StreamError(
+                        f"no data for {wait:g} s while waiting for {waiting_for}"
+                    ) from None
+                wait, waiting_for = self.settings.stall_timeout, "the next part of the answer"
                 reported = (chunk.x_groq.usage if chunk.x_groq else None) or chunk.usage
                 if reported is not None:
                     usage = usage_of(reported)
@@ -439,7 +486,7 @@ class LLMClient:
             raise _StreamError(error.message) from error
         if finish_reason is None:
             # A stream that ends without a finish reason was cut by the network, not the model.
-            raise _StreamError("the stream ended without a finish reason")
+            raise _StreamError("the stream ended before the answer was finished")
         return Completion(
             text=visible_text("".join(parts)), finish_reason=finish_reason, usage=usage
         )
@@ -454,15 +501,24 @@ class LLMClient:
         if isinstance(error, groq.AuthenticationError | groq.PermissionDeniedError):
             return LLMAuthError(
                 f"The API key was rejected by {self._endpoint()} (HTTP {error.status_code}): "
-                f"check {self.key_setting}, or pass apiKey in initializationOptions."
+                f"check {self.key_setting}."
             )
-        if isinstance(error, groq.NotFoundError) or (
-            isinstance(error, groq.BadRequestError)
-            and error_code(error) in ("model_not_found", "model_decommissioned")
-        ):
+        if isinstance(error, groq.NotFoundError | groq.BadRequestError) and _names_the_model(error):
             return LLMModelError(
                 f"The model {self.settings.model!r} is not available at {self._endpoint()} "
-                f"({error_message(error)}): set STEPFORGE_MODEL to a model the provider serves."
+                f"({error_message(error)}): set {self.settings.name_of('model')} to a model the "
+                "provider serves."
+            )
+        if isinstance(error, groq.NotFoundError):
+            # A 404 that is not about the model: the URL leads nowhere the chat API lives.
+            expected = (
+                "the API root, e.g. https://api.groq.com"
+                if self.settings.provider == "groq"
+                else "the server's URL ending in /v1"
+            )
+            return LLMUnavailableError(
+                f"Nothing serves the chat API at {error.request.url} (HTTP 404: "
+                f"{error_message(error)}): check {self.url_setting} ({expected})."
             )
         if isinstance(error, groq.APIStatusError) and (
             error.status_code == 413 or error_code(error) == "context_length_exceeded"
@@ -480,23 +536,35 @@ class LLMClient:
                 f"The model's answer was not valid JSON ({error_message(error)})."
             )
         attempts = self.settings.llm_retries + 1
+        reason = broken_off_reason(error, self._read_timeout())
+        if refused_connection(error):
+            return LLMUnavailableError(
+                f"Nothing answers at {self._endpoint()} (connection refused): start the server, "
+                f"or set {self.url_setting} to the right URL."
+            )
         broken_off = isinstance(error, _StreamError | httpx.TransportError)
         if broken_off and self.traits.one_stream_at_a_time:
             return LLMUnavailableError(
                 f"{self._endpoint()} broke off its answer {attempts} times, even with one request "
-                "at a time: the server stopped streaming mid-answer (it may have crashed, run out "
-                "of memory or context, or been restarted). Check the server's log; a smaller "
+                f"at a time (last: {reason}): the server stopped streaming mid-answer (it may have "
+                "crashed, run out of memory or context, or been restarted, or be too slow for "
+                "STEPFORGE_STALL_TIMEOUT). Check the server's log; a smaller "
                 "STEPFORGE_MAX_OUTPUT_TOKENS or STEPFORGE_CONTEXT_WINDOW may help."
             )
         if broken_off:
             return LLMUnavailableError(
-                f"{self._endpoint()} broke off its answer {attempts} times (last: {error}): the "
+                f"{self._endpoint()} broke off its answer {attempts} times (last: {reason}): the "
                 "connection or the server is unstable; check it, then try again."
+            )
+        if isinstance(error, groq.APIConnectionError):
+            return LLMUnavailableError(
+                f"{self._endpoint()} could not be reached after {attempts} attempts "
+                f"(last: {reason}): check {self.url_setting} and the network, then try again."
             )
         if _is_retryable(error):
             return LLMUnavailableError(
                 f"{self._endpoint()} kept failing after {attempts} attempts "
-                f"(last: {describe(error)}); try again later."
+                f"(last: {reason}); try again later."
             )
         if isinstance(error, groq.APIStatusError) and error.status_code in (400, 422):
             return LLMUnavailableError(

@@ -6,12 +6,45 @@ from __future__ import annotations
 import re
 
 import groq
+import httpx
 
 
 def describe(error: BaseException) -> str:
     if isinstance(error, groq.APIStatusError):
         return f"HTTP {error.status_code}: {error_message(error)}"
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def refused_connection(error: BaseException) -> bool:
+    """Whether nothing listens at the address (connection refused), anywhere in the cause chain."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError) or "connection refused" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def broken_off_reason(error: BaseException, read_timeout: float) -> str:
+    """What happened to an answer that did not arrive, in words (several httpx errors, the
+    timeouts among them, have an empty message)."""
+    if isinstance(error, groq.APIStatusError):
+        return describe(error)
+    if refused_connection(error):
+        return "connection refused: nothing listens there (the server is not running)"
+    cause = error.__cause__ if isinstance(error, groq.APIConnectionError) else None
+    inner = cause if isinstance(cause, httpx.HTTPError) else error
+    if isinstance(inner, httpx.TimeoutException) or isinstance(error, groq.APITimeoutError):
+        if isinstance(inner, httpx.ConnectTimeout):
+            return f"could not connect ({type(inner).__name__})"
+        return f"no answer within {read_timeout:g} s ({type(inner).__name__})"
+    if isinstance(inner, httpx.RemoteProtocolError):
+        return f"the server closed the connection mid-answer ({describe(inner)})"
+    if isinstance(inner, httpx.ReadError | httpx.WriteError):
+        return f"the connection broke ({describe(inner)})"
+    if isinstance(inner, httpx.ConnectError):
+        return f"could not connect ({describe(inner)})"
+    return str(error) or type(error).__name__
 
 
 def error_message(error: groq.APIStatusError) -> str:

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from protocol.plan import Plan
 from server.errors import PlanInvalidError
 from server.plan.dag import dependencies, find_cycle
+from server.plan.data_models import data_model_problems
 from server.plan.packages import npm_problem, pypi_problem
 from server.plan.paths import planned_path_problem
 
@@ -140,6 +141,8 @@ def semantic_problems(
         problem = pypi_problem(name, spec)
         if problem:
             problems.append(f"dependencies.pypi: {problem}.")
+
+    problems += data_model_problems(plan)
 
     for index, endpoint in enumerate(plan.api_endpoints):
         if endpoint.method not in HTTP_METHODS:

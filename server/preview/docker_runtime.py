@@ -4,7 +4,9 @@ preview service runs them in worker threads).
 Each container sees only its own folder (`frontend/` or `backend/`, bind-mounted so Vite and
 `uvicorn --reload` see edits at once) and its workspace's dependency volume at /deps (a warm start
 installs nothing; /node_modules links to /deps/node_modules, so the workspace holds none). The
-sandbox (uid, no capabilities, read-only root, limits, 127.0.0.1 only) is `server.preview.sandbox`.
+sandbox (uid, no capabilities, read-only root, limits, 127.0.0.1 only) is `server.preview.sandbox`;
+a role folder that is a link is refused before anything starts. Both containers join the
+workspace's own network (`server.preview.networks`), never Docker's default bridge.
 A container named in preview.json is touched only if its labels say StepForge started it for this
 workspace.
 """
@@ -14,12 +16,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.containers import Container
 
-from server.preview import sandbox, volumes
+from server.preview import database, networks, sandbox, volumes
 from server.preview.launch import LaunchSpec
 from server.preview.owner import is_alive
 from server.preview.records import ROLES, PreviewRecord, Role, RuntimeName
@@ -89,17 +92,21 @@ class DockerRuntime:
 
     def start(self, spec: LaunchSpec) -> dict[str, str]:
         root = str(spec.root)
+        for role in ROLES:  # refused before anything is created: a link is never mounted
+            sandbox.role_folder(spec.root, role)
         started: dict[str, str] = {}
         try:
+            network = networks.preview_network(self.client(), spec.root)
             for role in ROLES:
-                started[role] = self._run(spec, role).id
+                started[role] = self._run(spec, role, network).id
         except Exception:
             for role in ROLES:  # a failed port binding leaves the container created: remove it
                 self._remove_named(self._container_name(root, role), root)
+            networks.remove_preview_network(self.client(), spec.root)
             raise
         return started
 
-    def _run(self, spec: LaunchSpec, role: Role) -> Container:
+    def _run(self, spec: LaunchSpec, role: Role, network: str) -> Container:
         root = str(spec.root)
         name = self._container_name(root, role)
         self._remove_named(name, root)
@@ -113,6 +120,14 @@ class DockerRuntime:
         else:
             script, inside, outside = BACKEND_SCRIPT, BACKEND_INSIDE, spec.backend_port
             env = spec.backend_env()
+        # The backend's database: the workspace's data volume, or a scratch file for checks.
+        data = None
+        if role == "backend":
+            if not spec.scratch_data:
+                data = database.ensure_data_volume(client, spec.root, self.images[role])
+            env["DATABASE_URL"] = (
+                database.SCRATCH_DOCKER_URL if data is None else database.DOCKER_URL
+            )
         return client.containers.run(
             self.images[role],
             ["sh", "-c", script],
@@ -126,7 +141,10 @@ class DockerRuntime:
                 detached="1" if spec.detached else "0",
             ),
             ports={f"{inside}/tcp": ("127.0.0.1", outside)},
-            **sandbox.run_options(spec.root, role, volume, self.mounts, env),
+            **database.with_data_volume(
+                sandbox.run_options(spec.root, role, volume, self.mounts, env, network=network),
+                data,
+            ),
         )
 
     def _container(self, record: PreviewRecord, role: str) -> Container | None:
@@ -163,6 +181,7 @@ class DockerRuntime:
                     container.remove(force=True)
                 except NotFound:
                     pass
+        networks.remove_preview_network(self.client(), Path(record.workspace))
 
     # --- logs ------------------------------------------------------------------------------------
 
@@ -207,7 +226,8 @@ class DockerRuntime:
                 for container in self.client().containers.list(
                     all=True, filters={"label": f"{LABEL}.managed=1"}
                 )
-                if container.labels.get(f"{LABEL}.purpose", "preview") in ("preview", "checks")
+                if container.labels.get(f"{LABEL}.purpose", "preview")
+                in ("preview", "checks", "install")
             ]
         except DockerException:
             return []
@@ -222,6 +242,9 @@ class DockerRuntime:
                 continue
             if labels.get(f"{LABEL}.purpose", "preview") == "preview":
                 reaped.append(labels.get(f"{LABEL}.workspace", container.name))
+        unused = networks.remove_unused_networks(self.client())
+        if unused:
+            log.info("removed %d network(s) left by stopped daemons", len(unused))
         removed = volumes.remove_abandoned_volumes(self.client())
         if removed:
             log.info("removed %d dependency volume(s) of deleted workspaces", len(removed))

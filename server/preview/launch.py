@@ -9,17 +9,19 @@ from pathlib import Path
 
 from server.config import Settings
 from server.preview.records import PreviewRecord
+from server.workspace.roles import read_role_file
 
 FRONTEND_LOCKS = ("frontend/package-lock.json", "frontend/package.json")
 BACKEND_LOCKS = ("backend/requirements.txt", "backend/pyproject.toml")
 
 
 def dependency_key(root: Path, candidates: tuple[str, ...]) -> str:
-    """A short hash of the first lock file that exists: installs are reused while it is unchanged."""
+    """A short hash of the first lock file that exists: installs are reused while it is unchanged.
+    Read without following links (a linked role folder is refused)."""
     for relative in candidates:
-        path = root / relative
-        if path.is_file():
-            return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        data = read_role_file(root, relative)
+        if data is not None:
+            return hashlib.sha256(data).hexdigest()[:16]
     return "none"
 
 
@@ -29,6 +31,8 @@ class LaunchSpec:
 
     record: PreviewRecord
     settings: Settings
+    # Checks that run the app give it a scratch database, never the user's data.
+    scratch_data: bool = False
 
     @property
     def root(self) -> Path:

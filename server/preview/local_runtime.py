@@ -21,11 +21,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from server.errors import StepForgeError
+from server.preview import database, local_envs
 from server.preview.launch import BACKEND_LOCKS, FRONTEND_LOCKS, LaunchSpec, dependency_key
 from server.preview.owner import is_alive, process_identity
 from server.preview.records import ROLES, PreviewIndex, PreviewRecord, Role, RuntimeName
+from server.tool_env import tool_environment
 from server.workspace.layout import LOGS
 from server.workspace.meta import MetaFiles
+from server.workspace.roles import role_folder
 
 log = logging.getLogger(__name__)
 
@@ -86,54 +89,68 @@ def _marked_for(identity: str, workspace: str) -> bool:
     return f"{MARKER}={workspace}".encode() in environ
 
 
+FRONTEND_ENTRY_POINTS = [".bin/tsc", ".bin/vite"]
+BACKEND_ENTRY_POINTS = ["bin/python"]
+
+
 def install_frontend(root: Path, env: dict[str, str]) -> None:
-    """`npm ci` in frontend/ once per lock file (the preview and the checks share it)."""
+    """`npm ci` in frontend/ once per lock file (the preview and the checks share it). A
+    node_modules StepForge did not install itself (a repository can ship one, marker and all) is
+    removed and installed again from the lock file."""
     frontend = root / "frontend"
-    marker = frontend / "node_modules" / f".stepforge-{dependency_key(root, FRONTEND_LOCKS)}"
-    if marker.exists():
-        return
-    command = [
-        "npm",
-        "ci" if (frontend / "package-lock.json").exists() else "install",
-        "--no-audit",
-        "--no-fund",
-    ]
-    _run_logged(command, frontend, root, "frontend", env, "npm install of the frontend")
-    marker.touch()
+    node_modules = frontend / "node_modules"
+    key = dependency_key(root, FRONTEND_LOCKS)
+    with local_envs.installing(root):
+        if local_envs.is_trusted(root, "frontend", node_modules, key, FRONTEND_ENTRY_POINTS):
+            return
+        local_envs.forget(root, "frontend")
+        local_envs.remove_untrusted(node_modules)
+        command = [
+            "npm",
+            "ci" if (frontend / "package-lock.json").exists() else "install",
+            "--no-audit",
+            "--no-fund",
+        ]
+        _run_logged(command, frontend, root, "frontend", env, "npm install of the frontend")
+        node_modules.mkdir(exist_ok=True)  # npm makes none for a manifest without dependencies
+        local_envs.trust(root, "frontend", node_modules, key, FRONTEND_ENTRY_POINTS)
 
 
 def install_backend(root: Path, env: dict[str, str]) -> Path:
-    """The backend's venv with its requirements, once per lock file; its python."""
+    """The backend's venv with its requirements, once per lock file; its python. A venv StepForge
+    did not create itself (a repository can ship `.stepforge/preview/venv-*`) is created again."""
     venv = local_venv(root)
     python = venv / "bin" / "python"
-    if (venv / ".installed").exists():
-        return python
-    _run_logged(
-        [_uv(), "venv", "--clear", "-q", "--python", sys.executable, str(venv)],
-        root,
-        root,
-        "backend",
-        env,
-        "creating the backend's venv",
-    )
-    _run_logged(
-        [_uv(), "pip", "install", "-q", "--python", str(python), "-r", "requirements.txt"],
-        root / "backend",
-        root,
-        "backend",
-        env,
-        "installing the backend's requirements",
-    )
-    (venv / ".installed").touch()
+    key = dependency_key(root, BACKEND_LOCKS)
+    with local_envs.installing(root):
+        if local_envs.is_trusted(root, "backend", venv, key, BACKEND_ENTRY_POINTS):
+            return python
+        local_envs.forget(root, "backend")
+        local_envs.remove_untrusted(venv)
+        _run_logged(
+            [_uv(), "venv", "--clear", "-q", "--python", sys.executable, str(venv)],
+            root,
+            root,
+            "backend",
+            env,
+            "creating the backend's venv",
+        )
+        _run_logged(
+            [_uv(), "pip", "install", "-q", "--python", str(python), "-r", "requirements.txt"],
+            root / "backend",
+            root,
+            "backend",
+            env,
+            "installing the backend's requirements",
+        )
+        local_envs.trust(root, "backend", venv, key, BACKEND_ENTRY_POINTS)
     return python
 
 
 def host_environment(root: Path) -> dict[str, str]:
-    """The environment of what runs for a workspace on this machine: no StepForge or Groq
-    variables (the API key stays with the daemon), the workspace marker."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GROQ_", "STEPFORGE_"))}
-    env[MARKER] = str(root)
-    return env
+    """The environment of what runs for a workspace on this machine: no secret (no StepForge or
+    Groq variable, no token or key: `tool_environment`), the workspace marker."""
+    return tool_environment({MARKER: str(root)})
 
 
 class LocalRuntime:
@@ -150,10 +167,14 @@ class LocalRuntime:
     # --- start and stop --------------------------------------------------------------------------
 
     def start(self, spec: LaunchSpec) -> dict[str, str]:
+        for role in ROLES:  # a linked role folder is never a working folder
+            role_folder(spec.root, role)
         MetaFiles(spec.root).ensure_dir(LOGS)
         base_env = host_environment(spec.root)
         frontend_env = {**base_env, **spec.frontend_env()}
         backend_env = {**base_env, **spec.backend_env()}
+        # The database outside backend/ (which uvicorn watches): .stepforge/data, or a scratch one.
+        backend_env["DATABASE_URL"] = database.local_url(spec.root, scratch=spec.scratch_data)
         install_frontend(spec.root, frontend_env)
         python = install_backend(spec.root, backend_env)
 

@@ -1,11 +1,14 @@
 """Port pairs for previews: 3002/8002 for the first project, then 3003/8003, and so on.
 
 A port is free only if nothing listens on it, on 127.0.0.1 or on all interfaces. The probe sets
-SO_REUSEADDR, or a port freed seconds ago (in TIME_WAIT) would look busy.
+SO_REUSEADDR, or a port freed seconds ago (in TIME_WAIT) would look busy. A probe cannot hold the
+port: a program outside StepForge may still take it before the preview binds it, so a start whose
+bind fails tries the next pair (at most PORT_ATTEMPTS pairs).
 """
 
 from __future__ import annotations
 
+import errno
 import socket
 from collections.abc import Callable, Collection
 
@@ -15,6 +18,9 @@ from server.errors import StepForgeError
 FRONTEND_BASE = 3002
 BACKEND_BASE = 8002
 MAX_PAIRS = 100
+PORT_ATTEMPTS = 5
+# What Docker says when a published port is taken (by a process, or by another container).
+_DOCKER_PORT_TAKEN = ("address already in use", "port is already allocated")
 
 
 def port_is_free(port: int) -> bool:
@@ -50,3 +56,11 @@ def choose_pair(
         f"{FRONTEND_BASE + MAX_PAIRS - 1}/{BACKEND_BASE + MAX_PAIRS - 1}: stop some previews.",
         code=ErrorCode.PREVIEW_FAILED,
     )
+
+
+def is_port_conflict(error: BaseException) -> bool:
+    """Whether a start failed because one of its ports was taken after it was chosen."""
+    if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
+        return True
+    text = str(error).lower()
+    return any(phrase in text for phrase in _DOCKER_PORT_TAKEN)

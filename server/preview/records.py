@@ -5,6 +5,8 @@
   workspace: any later `stepforge preview status|stop|logs` finds it there.
 - an index of running previews in the user's state folder ($XDG_STATE_HOME/stepforge): which
   ports are taken by other projects, and which local processes to reap when their owner died.
+  A start reserves its pair there under a cross-process lock before it starts anything, so two
+  daemons (or two sessions of one TCP daemon) starting previews at once never pick the same pair.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from server.preview.owner import is_alive
+from server.preview.ports import choose_pair, port_is_free
 from server.workspace.atomic import atomic_write
 from server.workspace.layout import PREVIEW
 from server.workspace.meta import MetaFiles
@@ -120,13 +124,49 @@ class PreviewIndex:
         with self._locked() as records:
             return list(records.values())
 
-    def reserved_ports(self, except_workspace: str) -> set[int]:
-        return {
-            port
-            for record in self.all()
-            if record.workspace != except_workspace
-            for port in (record.frontend_port, record.backend_port)
-        }
+    def reserve(
+        self,
+        record: PreviewRecord,
+        remembered: tuple[int, int] | None,
+        avoid: Collection[int] = (),
+        is_free: Callable[[int], bool] = port_is_free,
+    ) -> PreviewRecord:
+        """`record` on a port pair no other preview holds (the remembered one if it can), put in
+        the index: choosing and recording happen under one lock, so a start in another process
+        sees this pair as taken. `avoid`: ports a failed attempt could not bind."""
+        with self._locked() as records:
+            for workspace, held in list(records.items()):
+                if _abandoned(held):
+                    del records[workspace]
+            reserved = {
+                port
+                for held in records.values()
+                if held.workspace != record.workspace
+                for port in (held.frontend_port, held.backend_port)
+            } | set(avoid)
+            frontend, backend = choose_pair(remembered, reserved, is_free)
+            reserved_record = record.model_copy(
+                update={"frontend_port": frontend, "backend_port": backend}
+            )
+            records[record.workspace] = reserved_record
+            return reserved_record
+
+    def release(self, record: PreviewRecord) -> None:
+        """Free the pair `record` reserved, unless a later start of its workspace holds the entry."""
+        with self._locked() as records:
+            held = records.get(record.workspace)
+            if held is not None and (held.owner, held.started) == (record.owner, record.started):
+                del records[record.workspace]
+
+
+def _abandoned(record: PreviewRecord) -> bool:
+    """A start whose daemon died before it recorded anything it started: nothing holds its pair."""
+    return (
+        not record.containers
+        and not record.processes
+        and record.owner is not None
+        and not is_alive(record.owner)
+    )
 
 
 def now() -> float:

@@ -2,9 +2,11 @@
 (preview servers and check tools alike), and the per-workspace dependency volumes.
 
 Generated code is untrusted: a container sees only the folder it serves (`frontend/` or `backend/`,
-never `.git`, `.stepforge` or `.vscode`), runs as the user's uid with every capability dropped,
-no-new-privileges, a read-only root filesystem with a tmpfs for scratch, and memory, CPU and
-process limits. Its dependencies live in a volume of its own workspace (`server.preview.volumes`).
+never `.git`, `.stepforge` or `.vscode`; a role folder that is a link is refused, and the mount
+uses the checked real path: `server.workspace.roles`), runs as the user's uid with every
+capability dropped, no-new-privileges, a read-only root filesystem with a tmpfs for scratch, and
+memory, CPU and process limits, on no network unless it asks for one (`server.preview.networks`).
+Its dependencies live in a volume of its own workspace (`server.preview.volumes`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
+from server.workspace import roles
+
 log = logging.getLogger(__name__)
 
 LABEL = "stepforge"
@@ -23,6 +27,7 @@ ROLES: tuple[Role, Role] = ("frontend", "backend")
 INSIDE = "/workspace"
 LIMITS = {"frontend": "1g", "backend": "512m"}
 VOLUME_PREFIX = {"frontend": "stepforge-npm", "backend": "stepforge-venv"}
+NO_NETWORK = "none"
 
 
 def workspace_tag(root: str) -> str:
@@ -30,7 +35,9 @@ def workspace_tag(root: str) -> str:
 
 
 def role_folder(root: Path, role: Role) -> Path:
-    return root / role
+    """The role's folder to mount: its checked real path (a link or a non-folder is refused with
+    an error naming it, so Docker never follows a planted `backend -> .`)."""
+    return roles.role_folder(root, role)
 
 
 def labels(root: str, role: Role, purpose: str, **extra: str) -> dict[str, str]:
@@ -89,10 +96,12 @@ def run_options(
     environment: dict[str, str],
     *,
     writable: bool = True,
+    network: str = NO_NETWORK,
 ) -> dict[str, Any]:
     """The keyword arguments of `containers.run` that every sandboxed container shares. The
     preview's servers may write their folder (Vite's timestamps, Python's caches); the check
-    tools only read it."""
+    tools only read it. `network`: the user-defined network to join (`server.preview.networks`),
+    none by default (never Docker's default bridge, which every container on the machine shares)."""
     volumes: dict[str, dict[str, str]] = {
         str(role_folder(root, role)): {
             "bind": f"{INSIDE}/{role}",
@@ -115,4 +124,5 @@ def run_options(
         "mem_limit": LIMITS[role],
         "nano_cpus": 1_000_000_000,
         "pids_limit": 512,
+        "network_mode": network,
     }

@@ -4,6 +4,10 @@ A preview belongs to its workspace. Started detached (the headless CLI), it keep
 the daemon exits, and any later daemon finds it in `.stepforge/preview.json`. Started by an editor
 session, it is stopped when that session shuts down; if the daemon dies first, the next daemon to
 start reaps it (only such previews count as orphans).
+
+A start that fails leaves nothing behind: it refuses a folder with no app before it creates
+anything, records the preview (its reserved ports in the user's index, then `preview.json`) before
+it starts a server, and on any later failure stops what it started and frees its ports.
 """
 
 from __future__ import annotations
@@ -31,11 +35,13 @@ from protocol.models import (
 )
 from server.config import Settings
 from server.errors import StepForgeError
+from server.preview import database
 from server.preview.docker_runtime import DockerRuntime
 from server.preview.launch import LaunchSpec
 from server.preview.local_runtime import LocalRuntime
 from server.preview.owner import current_owner, is_alive
-from server.preview.ports import choose_pair
+from server.preview.ports import PORT_ATTEMPTS, is_port_conflict
+from server.preview.preconditions import cannot_write, require_app
 from server.preview.records import (
     ROLES,
     PreviewIndex,
@@ -79,6 +85,16 @@ def backend_log_crashed(lines: list[str]) -> bool:
     return any(
         line and not line.startswith((" ", "\t", "Traceback")) for line in lines[traceback + 1 :]
     )
+
+
+def last_lines(tail: list[tuple[Role, str]], lines: int) -> list[tuple[Role, str]]:
+    """The last `lines` lines in all of a tail that holds up to `lines` per role: shared evenly
+    between the roles, a quiet role's unused share going to the other."""
+    frontend = [item for item in tail if item[0] == "frontend"]
+    backend = [item for item in tail if item[0] == "backend"]
+    take_frontend = min(len(frontend), max((lines + 1) // 2, lines - len(backend)))
+    take_backend = min(len(backend), lines - take_frontend)
+    return frontend[len(frontend) - take_frontend :] + backend[len(backend) - take_backend :]
 
 
 class PreviewError(StepForgeError):
@@ -157,8 +173,15 @@ class PreviewService:
     # --- start -----------------------------------------------------------------------------------
 
     async def start(
-        self, root: Path, params: PreviewStartParams, progress: Progress
+        self,
+        root: Path,
+        params: PreviewStartParams,
+        progress: Progress,
+        *,
+        scratch_data: bool = False,
     ) -> PreviewStartResult:
+        """Start the preview (`scratch_data`: with an empty scratch database, for checks)."""
+        await anyio.to_thread.run_sync(require_app, root)
         record = await anyio.to_thread.run_sync(read_workspace_record, root)
         if record is not None and record.running:
             current = self.runtimes[record.runtime or "local"]
@@ -177,43 +200,10 @@ class PreviewService:
             await self._stop_record(record)
 
         runtime, why = await self.choose_runtime(params.runtime)
-        reserved = await anyio.to_thread.run_sync(self.index.reserved_ports, str(root))
         remembered = (record.frontend_port, record.backend_port) if record else None
-        frontend_port, backend_port = await anyio.to_thread.run_sync(
-            choose_pair, remembered, reserved
+        record = await self._start_on_free_pair(
+            root, runtime, remembered, params, why, progress, scratch_data
         )
-        progress.report(
-            f"Starting the preview with the {why} on ports {frontend_port}/{backend_port}", 10
-        )
-        record = PreviewRecord(
-            workspace=str(root),
-            frontend_port=frontend_port,
-            backend_port=backend_port,
-            runtime=runtime.name,
-            running=True,
-            owner=self.owner,
-            detached=params.detached,
-            started=time.time(),
-        )
-        # Reserve the ports before the (possibly long) start, so that a parallel start elsewhere
-        # does not take them.
-        await anyio.to_thread.run_sync(self.index.put, record)
-        try:
-            handles = await anyio.to_thread.run_sync(
-                runtime.start, LaunchSpec(record, self.settings)
-            )
-        except StepForgeError as error:
-            await anyio.to_thread.run_sync(self.index.remove, str(root))
-            raise PreviewError(error.message) from None
-        except Exception as error:
-            await anyio.to_thread.run_sync(self.index.remove, str(root))
-            raise PreviewError(f"The {runtime.name} preview could not start: {error}") from None
-        if runtime.name == "docker":
-            record.containers = handles
-        else:
-            record.processes = handles
-        await anyio.to_thread.run_sync(write_workspace_record, root, record)
-        await anyio.to_thread.run_sync(self.index.put, record)
         if not params.detached:
             self._attached.add(str(root))
         self._follow_logs(record, runtime)
@@ -222,7 +212,7 @@ class PreviewService:
             await self._wait_healthy(record, runtime, progress)
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await self._stop_record(record)
+                await self._abandon(record)
             raise
         return PreviewStartResult(
             frontend_url=record.frontend_url,
@@ -230,6 +220,112 @@ class PreviewService:
             runtime=record.runtime or "local",
             message=f"Preview running with the {why}.",
         )
+
+    async def _start_on_free_pair(
+        self,
+        root: Path,
+        runtime: Runtime,
+        remembered: tuple[int, int] | None,
+        params: PreviewStartParams,
+        why: str,
+        progress: Progress,
+        scratch_data: bool = False,
+    ) -> PreviewRecord:
+        """Reserve a pair, record the preview, start it; a pair that someone outside StepForge
+        took meanwhile is given up for the next one. Whatever fails, nothing stays running or
+        reserved."""
+        avoid: set[int] = set()
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            planned = PreviewRecord(
+                workspace=str(root),
+                frontend_port=0,
+                backend_port=0,
+                runtime=runtime.name,
+                running=True,
+                owner=self.owner,
+                detached=params.detached,
+                started=time.time(),
+            )
+            try:
+                record = await anyio.to_thread.run_sync(
+                    self.index.reserve, planned, remembered, avoid
+                )
+            except OSError as error:
+                raise PreviewError(
+                    f"cannot write the preview index {self.index.path}: {error.strerror or error}"
+                ) from None
+            # Recorded before anything starts: a start that cannot write its record starts
+            # nothing, and a daemon dying mid-start leaves a record that says what to clean up.
+            try:
+                await anyio.to_thread.run_sync(write_workspace_record, root, record)
+            except OSError as error:
+                await anyio.to_thread.run_sync(self.index.release, record)
+                raise PreviewError(cannot_write(root, error).message) from None
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(self.index.release, record)
+                raise
+            progress.report(
+                f"Starting the preview with the {why} on ports "
+                f"{record.frontend_port}/{record.backend_port}",
+                10,
+            )
+            try:
+                handles = await anyio.to_thread.run_sync(
+                    runtime.start, LaunchSpec(record, self.settings, scratch_data)
+                )
+            except BaseException as error:
+                with anyio.CancelScope(shield=True):
+                    await self._abandon(record)
+                if not isinstance(error, Exception):
+                    raise
+                if is_port_conflict(error) and attempt < PORT_ATTEMPTS:
+                    log.info(
+                        "ports %d/%d were taken meanwhile; trying the next pair",
+                        record.frontend_port,
+                        record.backend_port,
+                    )
+                    avoid |= {record.frontend_port, record.backend_port}
+                    continue
+                if isinstance(error, StepForgeError):
+                    raise PreviewError(error.message) from None
+                raise PreviewError(f"The {runtime.name} preview could not start: {error}") from None
+            if runtime.name == "docker":
+                record.containers = handles
+            else:
+                record.processes = handles
+            try:
+                await anyio.to_thread.run_sync(write_workspace_record, root, record)
+                await anyio.to_thread.run_sync(self.index.put, record)
+            except BaseException as error:
+                with anyio.CancelScope(shield=True):
+                    await self._abandon(record)
+                if isinstance(error, OSError):
+                    raise PreviewError(cannot_write(root, error).message) from None
+                raise
+            return record
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _abandon(self, record: PreviewRecord) -> None:
+        """A start that failed: stop what it started, mark it stopped (keeping its ports for next
+        time, if the folder takes the write) and free its pair in the index."""
+        stop = self._followers.pop(record.workspace, None)
+        if stop is not None:
+            stop.set()
+        try:
+            if record.runtime is not None and (record.containers or record.processes):
+                await anyio.to_thread.run_sync(self.runtimes[record.runtime].stop, record)
+        finally:
+            try:
+                await anyio.to_thread.run_sync(
+                    write_workspace_record, Path(record.workspace), record.stopped()
+                )
+            except (OSError, StepForgeError) as error:
+                log.warning(
+                    "could not mark the failed preview of %s stopped: %s", record.workspace, error
+                )
+            await anyio.to_thread.run_sync(self.index.release, record)
+            self._attached.discard(record.workspace)
 
     async def _wait_healthy(
         self, record: PreviewRecord, runtime: Runtime, progress: Progress
@@ -272,9 +368,12 @@ class PreviewService:
     async def _backend_crashed(self, record: PreviewRecord, runtime: Runtime) -> bool:
         """Whether the backend's log ends in a traceback: `uvicorn --reload` keeps its reloader
         alive after the app fails to import, so the process alone does not tell."""
-        lines = await anyio.to_thread.run_sync(runtime.tail, record, 200)
-        backend = [line for role, line in lines if role == "backend"]
-        return backend_log_crashed(backend)
+
+        def crashed() -> bool:  # in a worker thread: the log's lines can be long
+            lines = runtime.tail(record, 200)
+            return backend_log_crashed([line for role, line in lines if role == "backend"])
+
+        return await anyio.to_thread.run_sync(crashed)
 
     # --- logs ------------------------------------------------------------------------------------
 
@@ -303,7 +402,7 @@ class PreviewService:
             return PreviewLogsResult(lines=[])
         tail = await anyio.to_thread.run_sync(self.runtimes[record.runtime].tail, record, lines)
         return PreviewLogsResult(
-            lines=[PreviewLogLine(role=role, line=line) for role, line in tail]
+            lines=[PreviewLogLine(role=role, line=line) for role, line in last_lines(tail, lines)]
         )
 
     # --- status and stop -------------------------------------------------------------------------
@@ -311,7 +410,10 @@ class PreviewService:
     async def status(self, root: Path) -> PreviewStatusResult:
         record = await anyio.to_thread.run_sync(read_workspace_record, root)
         if record is None or not record.running or record.runtime is None:
-            return PreviewStatusResult(running=False)
+            last = record.runtime if record is not None else None
+            return PreviewStatusResult(
+                running=False, data=database.describe(root, last) if last else None
+            )
         alive = await anyio.to_thread.run_sync(self.runtimes[record.runtime].alive, record)
         return PreviewStatusResult(
             running=all(alive.values()),
@@ -320,6 +422,7 @@ class PreviewService:
             backend_url=record.backend_url,
             health=await check_health(record),
             detached=record.detached,
+            data=database.describe(root, record.runtime),
         )
 
     async def stop(self, root: Path) -> PreviewStopResult:
@@ -338,13 +441,15 @@ class PreviewService:
         stop = self._followers.pop(record.workspace, None)
         if stop is not None:
             stop.set()
-        if record.runtime is not None:
-            await anyio.to_thread.run_sync(self.runtimes[record.runtime].stop, record)
-        await anyio.to_thread.run_sync(
-            write_workspace_record, Path(record.workspace), record.stopped()
-        )
-        await anyio.to_thread.run_sync(self.index.remove, record.workspace)
-        self._attached.discard(record.workspace)
+        try:
+            if record.runtime is not None:
+                await anyio.to_thread.run_sync(self.runtimes[record.runtime].stop, record)
+            await anyio.to_thread.run_sync(
+                write_workspace_record, Path(record.workspace), record.stopped()
+            )
+        finally:  # stopped or not, its ports are no longer this preview's to hold
+            await anyio.to_thread.run_sync(self.index.remove, record.workspace)
+            self._attached.discard(record.workspace)
 
     # --- lifetime --------------------------------------------------------------------------------
 

@@ -7,7 +7,12 @@ file is the template's, so its first preview or check copies them (a second or t
 installing them over the network. That copy is installed once per lock file, by StepForge, from
 the template's own manifests (the installed StepForge's files, never a workspace's), and only ever
 mounted read-only into the container that copies it: no project's code runs where it could change
-it. A project whose plan added packages installs its own, as before. Blocking calls (docker SDK).
+it. A project whose plan added packages installs its own, as before.
+
+Installing needs the registries; nothing else here does. An install runs in a one-shot installer
+container on a network of its own (`install_dependencies`, and the pristine copy's install), so
+that the long-lived checker that then runs the project's code has no network at all; copying and
+setting up a volume run with none. Blocking calls (docker SDK).
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from pathlib import Path
 import docker
 from docker.errors import APIError, NotFound
 
+from server.preview import networks
 from server.preview.launch import BACKEND_LOCKS, FRONTEND_LOCKS, dependency_key
+from server.preview.owner import current_owner
 from server.preview.records import state_folder
 from server.preview.sandbox import (
     INSTALL,
@@ -30,6 +37,7 @@ from server.preview.sandbox import (
     Role,
     is_ours,
     labels,
+    role_folder,
     run_options,
     workspace_tag,
 )
@@ -44,7 +52,9 @@ def _locks(role: Role) -> tuple[str, ...]:
 
 def dependency_volume(root: Path, role: Role) -> str:
     """The volume that holds this workspace's installed dependencies for `role`, keyed by its
-    lock file: a changed lock file gets a fresh volume, an unchanged one installs nothing."""
+    lock file: a changed lock file gets a fresh volume, an unchanged one installs nothing. A role
+    folder that is a link (or missing) is refused: its lock file is never read through it."""
+    role_folder(root, role)
     key = dependency_key(root, _locks(role))
     return f"{VOLUME_PREFIX[role]}-{workspace_tag(str(root))}-{key}"
 
@@ -147,6 +157,8 @@ def remove_abandoned_volumes(client: docker.DockerClient) -> list[str]:
     packages would otherwise stay on disk for good); returns their names."""
 
     def abandoned(_name: str, found: dict[str, str]) -> bool:
+        if found.get(f"{LABEL}.purpose") in ("data", "data-backup"):
+            return False  # the app's records (server.preview.database): never removed unasked
         workspace = found.get(f"{LABEL}.workspace")
         return bool(workspace and not Path(workspace).is_dir())
 
@@ -218,15 +230,13 @@ def _install(
     try:
         client.volumes.create(name, labels=labels)
         own_volume(client, name, image)
-        client.containers.run(
-            image,
-            ["timeout", str(INSTALL_TIMEOUT), "sh", "-c", "set -e\n" + INSTALL[role]],
-            remove=True,
-            labels=labels,
-            **run_options(TEMPLATE_DIR, role, name, mounts, environment, writable=False),
+        failed = install_dependencies(
+            client, TEMPLATE_DIR, role, image, name, mounts, environment, INSTALL_TIMEOUT
         )
+        if failed is not None:
+            raise APIError(failed)
         client.volumes.create(_done(name), labels=labels)
-    except (APIError, docker.errors.ContainerError) as error:
+    except APIError as error:
         log.warning("could not prepare the template's %s dependencies: %s", role, error)
         try:
             client.volumes.get(name).remove(force=True)
@@ -235,3 +245,42 @@ def _install(
         return None
     log.info("installed the template's %s dependencies once, for every new project", role)
     return name
+
+
+# --- installing into a volume -------------------------------------------------------------
+
+INSTALL_OUTPUT_LINES = 10
+
+
+def install_dependencies(
+    client: docker.DockerClient,
+    root: Path,
+    role: Role,
+    image: str,
+    volume: str,
+    mounts: list[str],
+    environment: dict[str, str],
+    timeout: int,
+) -> str | None:
+    """Install the role's dependencies into `volume` (nothing when it holds them already), in a
+    one-shot container that sees the role's folder read-only and reaches the registries on a
+    network of its own. None when done; else the last lines of its output."""
+    with networks.installer_network(client, root) as network:
+        container = client.containers.run(
+            image,
+            ["timeout", str(timeout), "sh", "-c", "set -e\n" + INSTALL[role]],
+            detach=True,
+            labels=labels(str(root), role, "install", volume=volume, owner=current_owner()),
+            **run_options(root, role, volume, mounts, environment, writable=False, network=network),
+        )
+        try:
+            code = container.wait(timeout=timeout + 30).get("StatusCode", 1)
+            if code == 0:
+                return None
+            output = container.logs().decode("utf-8", "replace").strip().splitlines()
+            return f"(exit {code}) " + "\n".join(output[-INSTALL_OUTPUT_LINES:])
+        finally:
+            try:
+                container.remove(force=True)
+            except NotFound:
+                pass

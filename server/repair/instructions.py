@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from protocol.models import Problem
 from server.checks.contract import backend_routes
-from server.checks.project import Project, imported_module
+from server.checks.project import Project, imported_module, is_local_import
 
 
 def imported_files(project: Project, path: str) -> list[str]:
@@ -16,7 +16,7 @@ def imported_files(project: Project, path: str) -> list[str]:
     found: list[str] = []
     if path.startswith("frontend/") and path in project.files:
         for imported in project.ts(path).imports:
-            if imported.specifier.startswith((".", "/")):
+            if is_local_import(imported.specifier):
                 target = project.resolve_ts(path, imported.specifier)
                 if target is not None and target.endswith((".ts", ".tsx", ".js", ".jsx")):
                     found.append(target)

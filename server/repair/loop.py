@@ -2,7 +2,9 @@
 `rounds` rounds. Only files with problems are asked again; a file whose problems did not change
 after it was asked is not asked again; files the user changed are merged (a conflict is left to
 the user, never clobbered); files that are not StepForge's (the template's, deleted ones, open
-conflicts) are reported, not regenerated."""
+conflicts) are reported, not regenerated. Problems that a file in conflict causes in the files
+importing it (see `server.repair.causes`) point at the conflict and send nothing to repair: an
+LLM must not rewrite good files around a file the user has to settle first."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import anyio
 
-from protocol.models import ConflictInfo, FileState, Usage
+from protocol.models import ConflictInfo, FileState, Problem, Usage
 from protocol.plan import Plan
 from server.checks.problems import by_file, errors
 from server.checks.service import Checker, CheckReport
@@ -21,6 +23,7 @@ from server.config import Settings
 from server.generation.generator import BadAnswerError, FileAsk, FileGenerator
 from server.llm import LLMAuthError, LLMClient, LLMError, LLMModelError
 from server.progress import Progress
+from server.repair.causes import cause_of
 from server.repair.instructions import imported_files, problem_signature, repair_instructions
 from server.template.install import register
 from server.workspace.session import WorkspaceSession
@@ -62,6 +65,39 @@ class Repairer:
     def root(self) -> Path:
         return self.session.root
 
+    def _in_conflict(self) -> set[str]:
+        state = self.session.store.state
+        return {c.path for c in state.conflicts.values()} | {
+            path for path, record in state.files.items() if record.state == FileState.CONFLICT
+        }
+
+    def _not_caused_by_conflicts(self, report: CheckReport) -> list[Problem]:
+        """The error problems worth repairing: those no file in conflict causes."""
+        conflicted = self._in_conflict()
+        found = errors(report.problems)
+        if not conflicted or report.project is None:
+            return found
+        project = report.project
+        return [p for p in found if cause_of(project, p, conflicted) is None]
+
+    def _point_at_conflicts(self, report: CheckReport) -> None:
+        """Say in each problem a file in conflict causes that the conflict is where to look."""
+        conflicted = self._in_conflict()
+        if not conflicted or report.project is None:
+            return
+        ids = {c.path: cid for cid, c in self.session.store.state.conflicts.items()}
+        for index, problem in enumerate(report.problems):
+            culprit = cause_of(report.project, problem, conflicted)
+            if culprit is None:
+                continue
+            which = f"conflict {ids[culprit]}" if culprit in ids else "a conflict"
+            report.problems[index] = problem.model_copy(
+                update={
+                    "message": f"{problem.message} (caused by {culprit}, which is in {which}: "
+                    "settle it first; this file is not regenerated for it)"
+                }
+            )
+
     def _repairable(self, path: str) -> bool:
         record = self.session.store.state.files.get(path)
         return (
@@ -76,7 +112,7 @@ class Repairer:
         outcome = RepairOutcome(await self.checker.check(self.root, self.plan))
         asked: dict[str, frozenset[tuple[str, str]]] = {}
         for number in range(1, rounds + 1):
-            broken = by_file(errors(outcome.report.problems))
+            broken = by_file(self._not_caused_by_conflicts(outcome.report))
             chosen = {
                 path: problems
                 for path, problems in broken.items()
@@ -105,6 +141,7 @@ class Repairer:
                     )
             self.progress.report(f"Checking again after repair round {number}", 96)
             outcome.report = await self.checker.check(self.root, self.plan)
+        self._point_at_conflicts(outcome.report)
         return outcome
 
     async def _repair_one(

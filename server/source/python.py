@@ -38,6 +38,7 @@ class PyModule:
     star_import: bool = False  # `from x import *`: anything may be defined
     routes: list[PyRoute] = field(default_factory=list)
     router_prefixes: dict[str, str] = field(default_factory=dict)  # variable -> prefix
+    tables: dict[str, int] = field(default_factory=dict)  # `class X(SQLModel, table=True)` -> line
     parsed: bool = True
 
 
@@ -120,6 +121,11 @@ def analyze_python(source: str) -> PyModule:
     for node in _top_level(tree.body):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             module.defined.add(node.name)
+        if isinstance(node, ast.ClassDef) and any(
+            k.arg == "table" and isinstance(k.value, ast.Constant) and k.value.value is True
+            for k in node.keywords
+        ):
+            module.tables[node.name] = node.lineno
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 module.defined.add(alias.asname or alias.name.split(".")[0])

@@ -1,8 +1,11 @@
 """The history of applied changes, one JSON file per change in `.stepforge/history/`.
 
 Each entry keeps what undo needs: the plan before, and for every file the change touched its
-bytes before (a baseline hash), its state record before, and what the change wrote (so a file the
-user edited since is recognised and left alone). Blocking calls.
+bytes before (a baseline hash), its state record before, and what the change left on disk (so a
+file the user edited since is recognised and left alone). A conflict the change raised and the
+user then settled is part of the change: the settled bytes become what the change left
+(`after`), so undo restores that file too. The guarantees are stated on bytes, not on how they
+are stored, so a history kept as git commits must hold them the same way. Blocking calls.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ class TouchedFile(BaseModel):
     before: str | None = None  # baseline hash of the bytes on disk before the change
     before_record: FileRecord | None = None
     after: str | None = None  # hash of what the change left on disk
+    conflict_id: str | None = None  # the conflict the change raised for this file, if any
+    resolved: str | None = None  # how the user settled it ("mine", "generated", "merged")
 
 
 class ChangeEntry(BaseModel):

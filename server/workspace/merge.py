@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from server.errors import ConfigurationError
+from server.tool_env import tool_environment
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ def merge3(base: bytes, mine: bytes, theirs: bytes) -> MergeResult:
                 "generated",
                 *paths,
             ],
+            cwd=folder,  # no repository around it whose config git would read
+            env=tool_environment(),
             capture_output=True,
             check=False,
         )

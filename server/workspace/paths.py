@@ -1,7 +1,8 @@
 """Which paths StepForge may write, and the workspace root itself.
 
 The pure rules are in `server.plan.paths`; `safe_join` adds what only the file system can tell: no
-symlink on the way may lead outside the workspace.
+symlink on the way may lead outside the workspace, and a role folder (`frontend/`, `backend/`) may
+not be a link at all (`server.workspace.roles`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from urllib.parse import unquote, urlparse
 
 from server.errors import UnsafePathError, WorkspaceError
 from server.plan.paths import path_problem
+from server.workspace.roles import ROLE_NAMES, existing_role_folder
 
 
 def safe_join(root: Path, relative: str) -> Path:
@@ -19,6 +21,9 @@ def safe_join(root: Path, relative: str) -> Path:
     problem = path_problem(relative)
     if problem:
         raise UnsafePathError(f"Refusing to write {relative!r}: the path {problem}.")
+    role = PurePosixPath(relative).parts[0]
+    if role in ROLE_NAMES:  # `backend -> .` stays inside, but is refused all the same
+        existing_role_folder(root, role)
     target = root / PurePosixPath(relative)
     real_root = root.resolve()
     # Resolve the deepest existing ancestor (the file itself may be a symlink too).

@@ -40,6 +40,12 @@ class FileRecord(BaseModel):
     streamed: bool = Field(
         default=False, description="Partial answers are on disk: the file's bytes are StepForge's."
     )
+    partial_hashes: list[str] = Field(
+        default_factory=list,
+        description="sha256 of StepForge's partial writes that may be on disk (the last one "
+        "written, and the one being written): bytes equal to one of them are StepForge's own "
+        "unfinished output, never a user edit, even after the daemon was killed.",
+    )
     instructions: str | None = Field(
         default=None, description="What a pending change asks of this file (until it is written)."
     )

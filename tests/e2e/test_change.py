@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, copy_app, daemon_env, generate_app_once, run_cli
+from tests.conftest import REPO, daemon_env, run_cli
 from tests.fake_groq import AppResponder, Latency, ScriptedApp
 from tests.fake_groq.changes import (
     DELTA,
@@ -35,17 +35,6 @@ TOUCHED = {*NEW_FILES, *MODIFICATIONS}
 @pytest.fixture
 def responder() -> AppResponder:
     return favorites_responder(AppResponder(ScriptedApp.fixture()))
-
-
-@pytest.fixture(scope="module")
-def generated_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate_app_once(tmp_path_factory)
-
-
-@pytest.fixture
-def generated(generated_once: Path, workspace: Path) -> Path:
-    """Each test changes its own copy of the generated app."""
-    return copy_app(generated_once, workspace)
 
 
 def change(fake, workspace: Path, *args: str, timeout: float = 600):
@@ -138,7 +127,9 @@ def test_an_edit_far_from_the_change_is_merged(fake_groq, generated):
 
 def test_an_overlapping_edit_is_a_conflict_and_the_file_is_untouched(fake_groq, generated):
     model = generated / "backend/models/task.py"
-    mine = model.read_text().replace("    id: int\n", "    id: int\n    starred: bool = False\n")
+    anchor = MODIFICATIONS["backend/models/task.py"][0]  # the line the change edits
+    mine = model.read_text().replace(anchor, anchor + "    starred: bool = False\n")
+    assert mine != model.read_text()
     model.write_text(mine)
     done, result = change(fake_groq, generated, "--no-repair")
     assert done.returncode == 4

@@ -108,16 +108,16 @@ def test_clean_apps_have_no_problems(workspace, app):
 
 def test_a_plans_packages_reach_the_manifests_and_locks(fake_groq, responder, workspace):
     responder.app.plan["dependencies"] = {
-        "npm": {"clsx": "^2.1.1"},
+        "npm": {"date-fns": "^4.1.0"},  # not among the template's own
         "pypi": {"python-slugify": ">=8"},
     }
     env = daemon_env(fake_groq)
     planned = run_cli("plan", REQUEST, "--workspace", str(workspace), env=env, timeout=300)
     assert planned.returncode == 0, planned.stderr
     manifest = json.loads((workspace / "frontend/package.json").read_text())
-    assert manifest["dependencies"]["clsx"] == "^2.1.1"
+    assert manifest["dependencies"]["date-fns"] == "^4.1.0"
     lock = json.loads((workspace / "frontend/package-lock.json").read_text())
-    assert "node_modules/clsx" in lock["packages"]
+    assert "node_modules/date-fns" in lock["packages"]
     assert "python-slugify" in (workspace / "backend/requirements.in").read_text()
     compiled = (workspace / "backend/requirements.txt").read_text()
     assert "python-slugify==" in compiled and "text-unidecode==" in compiled  # its own dependency
@@ -130,9 +130,9 @@ def test_a_plans_packages_reach_the_manifests_and_locks(fake_groq, responder, wo
     plan = Plan.model_validate(json.loads((workspace / ".stepforge/plan.json").read_text()))
     (workspace / "frontend/src").mkdir(parents=True, exist_ok=True)
     (workspace / "frontend/src/x.ts").write_text(
-        'import clsx from "clsx";\nimport dayjs from "dayjs";\n'
+        'import { format } from "date-fns";\nimport dayjs from "dayjs";\n'
     )
-    (workspace / "backend/y.py").write_text("import slugify\nimport sqlalchemy\n")
+    (workspace / "backend/y.py").write_text("import slugify\nimport yaml\n")
     problems = check_imports(load_project(workspace, plan), ["frontend/src/x.ts", "backend/y.py"])
     assert {(p.path, p.line, p.code) for p in problems} == {
         ("frontend/src/x.ts", 2, "package-missing"),

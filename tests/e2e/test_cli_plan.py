@@ -12,7 +12,7 @@ REQUEST = "a task manager with a dashboard"
 def test_plan_writes_a_valid_plan_and_prints_a_summary(fake_groq, workspace):
     done = run_cli("plan", REQUEST, "--workspace", str(workspace), env=daemon_env(fake_groq))
     assert done.returncode == 0, done.stderr
-    assert "Planned task-manager: 24 files in 7 steps, 4 routes" in done.stdout
+    assert "Planned task-manager: 25 files in 7 steps, 4 routes" in done.stdout
     assert str(workspace / ".stepforge" / "plan.json") in done.stdout
     assert "Validating the plan" in done.stderr  # plain progress lines when not on a terminal
     plan = json.loads((workspace / ".stepforge" / "plan.json").read_text())
@@ -30,7 +30,7 @@ def test_json_output_is_the_result_object(fake_groq, workspace):
     result = json.loads(done.stdout)
     assert result["projectName"] == "task-manager" and result["usage"]["calls"] == 1
     status = run_cli("status", "--workspace", str(workspace), "--json", env=daemon_env(fake_groq))
-    assert json.loads(status.stdout)["counts"] == {"pending": 24}
+    assert json.loads(status.stdout)["counts"] == {"pending": 25}
 
 
 def test_a_bad_plan_is_refused_with_exit_3_and_the_reason(fake_groq, responder, workspace):

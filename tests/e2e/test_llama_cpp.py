@@ -65,8 +65,11 @@ def llama() -> Iterator[str]:
             MODEL,
             "--n_ctx",
             "4096",
+            # One thread: on a busy shared machine (CI beside other work) two threads that wait
+            # for each other at every step spin while the other is descheduled, and a token then
+            # takes seconds; one thread just runs slower.
             "--n_threads",
-            "2",
+            "1",
             "--host",
             "127.0.0.1",
             "--port",
@@ -165,6 +168,14 @@ def test_plan_and_generate_end_clearly(llama, workspace):
         STEPFORGE_CONTEXT_WINDOW="4096",
         STEPFORGE_MAX_OUTPUT_TOKENS="256",
         STEPFORGE_CALL_DEADLINE="240",
+        # The suite's 2 s stall timeout (tests/conftest.py) is for the fake server; a real model
+        # on a busy CPU may be silent that long between two tokens and is slow, not stalled.
+        STEPFORGE_STALL_TIMEOUT="60",
+        # Every call is seconds of CPU (minutes on a busy machine): one re-ask of the plan, one
+        # continuation and one attempt per file still take each path, in bounded time.
+        STEPFORGE_PLAN_REASKS="1",
+        STEPFORGE_FILE_ATTEMPTS="1",
+        STEPFORGE_CONTINUATIONS="1",
         STEPFORGE_PREVIEW_RUNTIME="local",
     )
     started = time.monotonic()

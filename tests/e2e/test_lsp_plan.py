@@ -76,7 +76,7 @@ async def test_plan_as_a_command(lsp, workspace: Path):
     )
     assert status["planPresent"] is True and status["projectName"] == "task-manager"
     assert {entry["state"] for entry in status["files"]} == {"pending"}
-    assert len(status["files"]) == 24
+    assert len(status["files"]) == 25
 
 
 async def test_status_is_answered_while_a_plan_is_in_flight(lsp, fake_groq):
@@ -128,7 +128,8 @@ async def test_cancel_from_the_progress_ui_stops_a_plan(lsp, fake_groq):
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        ({"request": ""}, "request: String should have at least 1 character"),
+        ({"request": ""}, "request: the request is empty"),
+        ({"request": " \n\t"}, "request: the request is empty"),
         ({}, "request: Field required"),
         ({"request": "x", "worksapce": "/tmp"}, "worksapce: Extra inputs are not permitted"),
     ],

@@ -132,7 +132,7 @@ async def test_preview_serves_the_generated_app(fake_groq, workspace, runtime):
         router = workspace / "backend/routers/stats.py"
         router.write_text(
             router.read_text().replace(
-                "return task_stats()", "return {**task_stats(), 'edited': True}"
+                "return task_stats(session)", "return {**task_stats(session), 'edited': True}"
             )
         )
         async with httpx.AsyncClient(timeout=5) as http:
@@ -194,7 +194,8 @@ async def test_docker_containers_are_locked_down(fake_groq, workspace):
             # Only the role's own folder: never .git, .stepforge, .vscode or the other side.
             assert mounts[f"/workspace/{role}"]["Source"] == str(workspace / role)
             assert mounts[f"/workspace/{role}"]["RW"] is True
-            assert set(mounts) == {f"/workspace/{role}", "/deps", CA_TARGET} - (
+            data = {"/data"} if role == "backend" else set()  # the app's database volume
+            assert set(mounts) == {f"/workspace/{role}", "/deps", CA_TARGET, *data} - (
                 set() if CA_TARGET in mounts else {CA_TARGET}
             )
             assert config["ReadonlyRootfs"] is True and "/tmp" in config["Tmpfs"]

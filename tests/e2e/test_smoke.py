@@ -59,7 +59,7 @@ def test_runtime_problems_sit_on_the_file_to_fix(fake_groq, workspace):
     require_docker()
     generate(fake_groq, workspace)
     stats = workspace / "backend/routers/stats.py"
-    stats.write_text(stats.read_text().replace("return task_stats()", "return {'ratio': 1 / 0}"))
+    stats.write_text(stats.read_text().replace("return task_stats(session)", "return {'ratio': 1 / 0}"))
     settings = workspace / "frontend/src/pages/Settings.tsx"
     settings.write_text(
         settings.read_text().replace(

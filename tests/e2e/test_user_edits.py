@@ -16,7 +16,7 @@ from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
 from protocol.errors import ErrorCode
-from tests.conftest import copy_app, daemon_env, generate_app_once, run_cli, start_lsp
+from tests.conftest import copy_app, daemon_env, run_cli, start_lsp
 from tests.fake_groq import ChatRequest, Latency, ScriptedApp
 
 APP = ScriptedApp.fixture()
@@ -48,11 +48,6 @@ def regenerated(request_: ChatRequest) -> str:
     if "Instructions for this version" in request_.prompt:
         return ORIGINAL.replace("<h1>Dashboard</h1>", "<h1>Dashboard (sorted)</h1>")
     return ORIGINAL
-
-
-@pytest.fixture(scope="module")
-def generated_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate_app_once(tmp_path_factory)
 
 
 @pytest_asyncio.fixture
@@ -233,7 +228,7 @@ async def test_plan_edits_are_validated_registered_and_generated(lsp, generated_
     await wait_for(lambda: any("last valid plan" in m.message for m in lsp.messages))
     status = await request(lsp, "stepforge/status", {})
     assert (
-        status["planError"] and status["planPresent"] and len(status["files"]) == 24
+        status["planError"] and status["planPresent"] and len(status["files"]) == 25
     )  # old plan kept
 
     report = "frontend/src/pages/Reports.tsx"

@@ -83,10 +83,10 @@ def test_first_run_key_plan_generate_and_the_live_tree(server, fake_groq, worksp
         view.get_by_role("button", name="Plan a New App").click()
         workbench.answer(REQUEST)
         workbench.notification("StepForge: planning")
-        workbench.notification("StepForge planned task-manager: 24 files")
+        workbench.notification("StepForge planned task-manager: 25 files")
         expect(view.locator(".monaco-list-row", has_text="Step 1: model")).to_be_visible()
         expect(page.locator(".pane-header", has_text="StepForge Files")).to_contain_text(
-            "0/24 done"
+            "0/25 done"
         )
         workbench.clear_notifications()
 
@@ -100,7 +100,7 @@ def test_first_run_key_plan_generate_and_the_live_tree(server, fake_groq, worksp
                 "status", "--workspace", str(workspace), "--json", env=daemon_env(fake_groq)
             ).stdout
         )
-        assert status["generating"] is False and status["counts"].get("done", 0) < 24
+        assert status["generating"] is False and status["counts"].get("done", 0) < 25
         workbench.clear_notifications()
 
         # Generate to the end: the tree's states and tally follow live.
@@ -111,14 +111,14 @@ def test_first_run_key_plan_generate_and_the_live_tree(server, fake_groq, worksp
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             tally = header.inner_text()
-            seen.add(re.search(r"(\d+)/24 done", tally).group(1) if "/24 done" in tally else None)
-            if "24/24 done" in tally:
+            seen.add(re.search(r"(\d+)/25 done", tally).group(1) if "/25 done" in tally else None)
+            if "25/25 done" in tally:
                 break
             time.sleep(0.2)
-        assert "24/24 done" in header.inner_text()
+        assert "25/25 done" in header.inner_text()
         assert len(seen - {None}) >= 3  # it moved on its own, several times
         expect(view.locator(".monaco-list-row", has_text="task.py").first).to_contain_text("done")
-        workbench.notification("StepForge wrote 24 files")
+        workbench.notification("StepForge wrote 25 files")
 
 
 def test_regenerate_merges_an_edit_and_a_conflict_is_resolved_in_a_diff(
@@ -251,7 +251,7 @@ def test_change_the_app_with_the_delta_confirmed_then_undo(server, fake_groq, wo
         assert (workspace / "frontend/src/pages/Favorites.tsx").exists()
         workbench.files_view()
         header = workbench.page.locator(".pane-header", has_text="StepForge Files")
-        expect(header).to_contain_text("26/26 done")  # the two new files are in the tree
+        expect(header).to_contain_text("27/27 done")  # the two new files are in the tree
         workbench.clear_notifications()
 
         workbench.command("StepForge: Undo Last Change")

@@ -9,6 +9,7 @@ import argparse
 import time
 
 from tests.fake_groq import AppResponder, FakeGroq, Latency, ScriptedApp
+from tests.fake_groq.changes import favorites_responder
 
 
 def main() -> None:
@@ -19,7 +20,12 @@ def main() -> None:
     parser.add_argument("--tps", type=float, default=None, help="tokens per second")
     args = parser.parse_args()
     app = ScriptedApp.synthetic() if args.synthetic else ScriptedApp.fixture()
-    fake = FakeGroq(AppResponder(app), latency=Latency(args.first_token, args.tps)).start(args.port)
+    responder = AppResponder(app)
+    if not args.synthetic:
+        # The quick start's follow-up: the first change request, whatever it says, is answered
+        # with the scripted favorites change (a page, an API module, a model field).
+        favorites_responder(responder)
+    fake = FakeGroq(responder, latency=Latency(args.first_token, args.tps)).start(args.port)
     print(f"fake Groq on {fake.base_url} (key {fake.api_key})", flush=True)
     try:
         while True:

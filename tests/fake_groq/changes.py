@@ -14,25 +14,29 @@ REQUEST = "let me mark tasks as favorites and see them on their own page"
 NEW_FILES = {
     "backend/routers/favorites.py": '''"""Favorite tasks."""
 
-from fastapi import APIRouter, HTTPException
+from db import get_session
+from fastapi import APIRouter, Depends, HTTPException
 from models.task import Task
 from services import task_store
+from sqlmodel import Session
 
 router = APIRouter(prefix="/api/favorites", tags=["favorites"])
-FAVORITES: set[int] = set()
 
 
 @router.get("", response_model=list[Task])
-def list_favorites() -> list[Task]:
-    return [task.model_copy(update={"favorite": True}) for task in task_store.list_tasks() if task.id in FAVORITES]
+def list_favorites(session: Session = Depends(get_session)) -> list[Task]:
+    return [task for task in task_store.list_tasks(session) if task.favorite]
 
 
 @router.post("/{task_id}", response_model=list[Task])
-def add_favorite(task_id: int) -> list[Task]:
-    if task_store.get_task(task_id) is None:
+def add_favorite(task_id: int, session: Session = Depends(get_session)) -> list[Task]:
+    task = task_store.get_task(session, task_id)
+    if task is None:
         raise HTTPException(status_code=404, detail="Task not found")
-    FAVORITES.add(task_id)
-    return list_favorites()
+    task.favorite = True
+    session.add(task)
+    session.commit()
+    return list_favorites(session)
 ''',
     "frontend/src/pages/Favorites.tsx": """import { useEffect, useState } from "react";
 import { fetchFavorites } from "../services/tasks";
@@ -59,8 +63,8 @@ export default function Favorites() {
 # path -> (text to find, replacement) in the generated file
 MODIFICATIONS = {
     "backend/models/task.py": (
-        "class Task(TaskCreate):\n    id: int\n",
-        "class Task(TaskCreate):\n    id: int\n    favorite: bool = False\n",
+        "    id: int | None = Field(default=None, primary_key=True)\n",
+        "    id: int | None = Field(default=None, primary_key=True)\n    favorite: bool = False\n",
     ),
     "frontend/src/types/task.ts": (
         "  due: string | null;\n}",
@@ -111,14 +115,13 @@ DELTA: dict[str, Any] = {
     "add_data_models": [
         {
             "name": "Task",
-            "fields": {
-                "id": "int",
-                "title": "str",
-                "project_id": "int | None",
-                "status": "todo|doing|done",
-                "due": "date | None",
-                "favorite": "bool",
-            },
+            "fields": [
+                {"name": "title", "type": "str", "required": True},
+                {"name": "project_id", "type": "int | None", "required": False},
+                {"name": "status", "type": "todo|doing|done", "required": False},
+                {"name": "due", "type": "date | None", "required": False},
+                {"name": "favorite", "type": "bool", "required": False, "default": False},
+            ],
         }
     ],
 }

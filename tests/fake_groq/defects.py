@@ -41,8 +41,8 @@ DEFECTS = [
     ),
     Defect(
         "frontend/src/components/TaskCard.tsx",
-        wrong='"none" }}>{task.name}</span>',
-        right='"none" }}>{task.title}</span>',
+        wrong='"flex-1"}>{task.name}</span>',
+        right='"flex-1"}>{task.title}</span>',
         code="TS2339",
         line=14,
     ),

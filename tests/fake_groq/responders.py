@@ -47,7 +47,7 @@ class ScriptedApp:
 
     @classmethod
     def fixture(cls) -> ScriptedApp:
-        """The task manager of `fixture_app/`: 24 files that build and run in the template."""
+        """The task manager of `fixture_app/`: 25 files that build and run in the template."""
         root = FIXTURE_DIR / "files"
         plan = json.loads((FIXTURE_DIR / "plan.json").read_text())
         files = {

@@ -26,7 +26,7 @@ def problems_of(data, **kw):
 
 def test_the_fixture_plan_is_valid(plan_data):
     plan = validate_plan(plan_data, template_paths())
-    assert len(plan.file_paths()) == 24
+    assert len(plan.file_paths()) == 25
     assert component_file(plan, "Dashboard") == "frontend/src/pages/Dashboard.tsx"
 
 
@@ -111,10 +111,10 @@ def test_dependency_cycles_are_refused(plan_data):
 def test_unknown_dependency_is_refused_unless_it_exists(plan_data):
     plan_data["files"]["backend"][1] = {
         "path": "backend/models/task.py",
-        "depends_on": ["backend/db.py"],
+        "depends_on": ["backend/database.py"],
     }
-    assert any("backend/db.py" in p for p in problems_of(plan_data))
-    validate_plan(plan_data, template_paths(), exists=lambda p: p == "backend/db.py")
+    assert any("backend/database.py" in p for p in problems_of(plan_data))
+    validate_plan(plan_data, template_paths(), exists=lambda p: p == "backend/database.py")
 
 
 def test_shape_errors_name_the_field(plan_data):

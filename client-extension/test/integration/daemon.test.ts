@@ -102,15 +102,15 @@ test("plan with progress writes .stepforge/plan.json", async () => {
 test("generate reports progress and every file's states", async () => {
   const progress: WorkDoneProgressValue[] = [];
   const result = await rpc.request("stepforge/generate", {}, { onProgress: (v) => progress.push(v) });
-  assert.equal(result.written.length, 24);
+  assert.equal(result.written.length, 25);
   assert.deepEqual(result.failed, []);
   assert.equal(progress.at(-1)?.kind, "end");
   const done = new Set(fileStates.filter((s) => s.state === "done").map((s) => s.path));
-  assert.equal(done.size, 24);
+  assert.equal(done.size, 25);
   assert.ok(fileStates.some((s) => s.state === "generating"));
   assert.ok(existsSync(join(workspace, "frontend/src/pages/Dashboard.tsx")));
   const status = await rpc.request("stepforge/status", {});
-  assert.deepEqual(status.counts, { done: 24 });
+  assert.deepEqual(status.counts, { done: 25 });
 });
 
 test("an edit in the workspace comes back as userModified", async () => {

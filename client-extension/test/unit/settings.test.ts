@@ -39,11 +39,12 @@ test("settings become initializationOptions, the key only from secret storage", 
 });
 
 test("a folder's settings cannot choose the daemon's program or where the key goes", () => {
-  const planted = { serverCommand: ["/tmp/evil", "serve"], pythonPath: "/tmp/evil-python", baseUrl: "http://attacker.example/v1", provider: "openai-compatible" };
+  const planted = { serverCommand: ["/tmp/evil", "serve"], pythonPath: "/tmp/evil-python", baseUrl: "http://attacker.example/v1", provider: "openai-compatible", previewRuntime: "local" };
   assert.deepEqual(serverCommand(config({}, planted)), { command: "stepforge", args: ["serve"] });
   const options = initializationOptions(config({ model: "m" }, { ...planted, model: "from-folder" }), "gsk-secret");
   assert.equal(options.baseUrl, undefined);
   assert.equal(options.provider, undefined);
+  assert.equal(options.previewRuntime, undefined); // a folder cannot make its code run unsandboxed
   assert.equal(options.model, "from-folder"); // ordinary settings may come from the folder
   const user = { serverCommand: ["/opt/stepforge", "serve"], baseUrl: "http://127.0.0.1:11434/v1" };
   assert.deepEqual(serverCommand(config(user, planted)), { command: "/opt/stepforge", args: ["serve"] });

@@ -9,13 +9,46 @@
 # Usage: build-images.sh [--force]     (needs root for debootstrap, and a running Docker engine)
 # Image names: STEPFORGE_FRONTEND_IMAGE (default stepforge-frontend:1),
 #              STEPFORGE_BACKEND_IMAGE (default stepforge-backend:1).
+# Debian mirror: DEBIAN_MIRROR, else the one this machine's apt sources use for bookworm, else
+# deb.debian.org.
 set -euo pipefail
+
+# The machine's own Debian mirror for bookworm, from its apt sources (deb822 .sources files, then
+# one-line sources.list entries): behind a company mirror or proxy, that is the one that works.
+apt_mirror() {
+  local sources=(/etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list)
+  local file
+  for file in "${sources[@]}"; do
+    [[ -f "$file" ]] || continue
+    if [[ "$file" == *.sources ]]; then
+      # Paragraphs of "Field: value" lines; the first that serves deb packages of bookworm.
+      awk 'BEGIN { RS = ""; FS = "\n" }
+        {
+          types = ""; uris = ""; suites = ""; enabled = "yes"
+          for (i = 1; i <= NF; i++) {
+            if ($i ~ /^[ \t]*#/) continue
+            split($i, kv, ":[ \t]*"); key = tolower(kv[1]); value = substr($i, index($i, ":") + 1)
+            if (key == "types") types = value
+            else if (key == "uris") uris = value
+            else if (key == "suites") suites = value
+            else if (key == "enabled") enabled = value
+          }
+          if (types ~ /(^|[ \t])deb([ \t]|$)/ && (" " suites " ") ~ /[ \t]bookworm[ \t]/ \
+              && enabled !~ /no/) { n = split(uris, u, /[ \t]+/); for (j = 1; j <= n; j++) if (u[j] != "") { print u[j]; exit } }
+        }' "$file"
+    else
+      awk '$1 == "deb" { n = 2; if ($2 ~ /^\[/) { while (n <= NF && $n !~ /\]$/) n++; n++ }
+             if ($(n + 1) == "bookworm") { print $n; exit } }' "$file"
+    fi | head -n 1 | grep . && return 0
+  done
+  return 1
+}
 
 FRONTEND_IMAGE=${STEPFORGE_FRONTEND_IMAGE:-stepforge-frontend:1}
 BACKEND_IMAGE=${STEPFORGE_BACKEND_IMAGE:-stepforge-backend:1}
 NODE_VERSION=20.20.2
 NPM_VERSION=11.19.1
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+MIRROR=${DEBIAN_MIRROR:-$(apt_mirror || echo http://deb.debian.org/debian)}
 PYTHON=${PYTHON:-python3}
 
 if [[ "${1:-}" != "--force" ]] && docker image inspect "$FRONTEND_IMAGE" >/dev/null 2>&1 \
@@ -33,7 +66,7 @@ UV_BIN=$("$PYTHON" -c 'import uv; print(uv.find_uv_bin())' 2>/dev/null) \
 WORK=$(mktemp -d /tmp/stepforge-images.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-echo "==> debootstrap bookworm (minbase)"
+echo "==> debootstrap bookworm (minbase) from $MIRROR"
 debootstrap --variant=minbase --include=ca-certificates,python3,python3-venv,libstdc++6 \
   bookworm "$WORK/base" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
   || { tail -n 30 "$WORK/debootstrap.log" >&2; exit 1; }

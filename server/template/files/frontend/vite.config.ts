@@ -1,9 +1,12 @@
 import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
+import tailwindcss from "@tailwindcss/vite";
 
 // STEPFORGE_VITE_CACHE_DIR lets the preview container keep Vite's cache out of the workspace.
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), tailwindcss()],
+  // `@/components/ui/button` is `src/components/ui/button.tsx` (tsconfig.json says the same).
+  resolve: { alias: { "@": "/src" } },
   cacheDir: process.env.STEPFORGE_VITE_CACHE_DIR || "node_modules/.vite",
   server: {
     port: Number(process.env.PORT || 3002),

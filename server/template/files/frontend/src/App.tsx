@@ -1,13 +1,26 @@
 import { Suspense } from "react";
 import { Navigate, Route, Routes } from "react-router";
+import Sparkles from "lucide-react/icons/sparkles";
+import { EmptyState } from "@/components/ui/empty-state";
+import { Skeleton } from "@/components/ui/skeleton";
 import Layout from "./layout/Layout";
 import { routes } from "./routes";
 
 function Welcome() {
   return (
-    <div className="page">
-      <h1>Your app is being built</h1>
-      <p>Pages appear here as StepForge generates them.</p>
+    <EmptyState
+      icon={Sparkles}
+      title="Your app is being built"
+      description="Pages appear here as StepForge generates them."
+    />
+  );
+}
+
+function Loading() {
+  return (
+    <div className="space-y-4" aria-label="Loading">
+      <Skeleton className="h-8 w-48" />
+      <Skeleton className="h-32 w-full" />
     </div>
   );
 }
@@ -15,7 +28,7 @@ function Welcome() {
 export default function App() {
   return (
     <Layout routes={routes}>
-      <Suspense fallback={<div className="page">Loading…</div>}>
+      <Suspense fallback={<Loading />}>
         <Routes>
           {routes.map(({ path, component: Page }) => (
             <Route key={path} path={path} element={<Page />} />

@@ -1,9 +1,13 @@
+import Hourglass from "lucide-react/icons/hourglass";
+import { EmptyState } from "@/components/ui/empty-state";
+
 /** Shown for a planned page whose file StepForge has not written yet. */
 export default function PendingPage() {
   return (
-    <div className="page">
-      <h1>Coming soon</h1>
-      <p>StepForge has not generated this page yet.</p>
-    </div>
+    <EmptyState
+      icon={Hourglass}
+      title="Coming soon"
+      description="StepForge has not generated this page yet."
+    />
   );
 }

@@ -1,9 +1,9 @@
-"""Task models: what the API accepts and returns."""
+"""Task models: the `task` table, and what the API accepts."""
 
 from datetime import date
 from enum import Enum
 
-from pydantic import BaseModel, Field
+from sqlmodel import Field, SQLModel
 
 
 class TaskStatus(str, Enum):
@@ -12,18 +12,18 @@ class TaskStatus(str, Enum):
     done = "done"
 
 
-class TaskCreate(BaseModel):
+class TaskCreate(SQLModel):
     title: str = Field(min_length=1, max_length=200)
-    project_id: int | None = None
+    project_id: int | None = Field(default=None, foreign_key="project.id")
     status: TaskStatus = TaskStatus.todo
     due: date | None = None
 
 
-class TaskUpdate(BaseModel):
+class TaskUpdate(SQLModel):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     status: TaskStatus | None = None
     due: date | None = None
 
 
-class Task(TaskCreate):
-    id: int
+class Task(TaskCreate, table=True):
+    id: int | None = Field(default=None, primary_key=True)

@@ -1,56 +1,45 @@
-"""An in-memory task store, seeded so that the dashboard has something to show."""
-
-from datetime import date, timedelta
-from itertools import count
+"""The tasks and projects in the app's database (through the session a handler was given)."""
 
 from models.project import Project
-from models.task import Task, TaskCreate, TaskStatus, TaskUpdate
-
-_ids = count(1)
-_tasks: dict[int, Task] = {}
-PROJECTS: list[Project] = [
-    Project(id=1, name="Website", color="#2563eb"),
-    Project(id=2, name="Mobile app", color="#16a34a"),
-]
+from models.task import Task, TaskCreate, TaskUpdate
+from sqlmodel import Session, select
 
 
-def list_tasks() -> list[Task]:
-    return sorted(_tasks.values(), key=lambda task: task.id)
+def list_projects(session: Session) -> list[Project]:
+    return list(session.exec(select(Project).order_by(Project.id)).all())
 
 
-def get_task(task_id: int) -> Task | None:
-    return _tasks.get(task_id)
+def list_tasks(session: Session) -> list[Task]:
+    return list(session.exec(select(Task).order_by(Task.id)).all())
 
 
-def create_task(data: TaskCreate) -> Task:
-    task = Task(id=next(_ids), **data.model_dump())
-    _tasks[task.id] = task
+def get_task(session: Session, task_id: int) -> Task | None:
+    return session.get(Task, task_id)
+
+
+def create_task(session: Session, data: TaskCreate) -> Task:
+    task = Task.model_validate(data)
+    session.add(task)
+    session.commit()
+    session.refresh(task)
     return task
 
 
-def update_task(task_id: int, data: TaskUpdate) -> Task | None:
-    task = _tasks.get(task_id)
+def update_task(session: Session, task_id: int, data: TaskUpdate) -> Task | None:
+    task = session.get(Task, task_id)
     if task is None:
         return None
-    updated = task.model_copy(update=data.model_dump(exclude_unset=True))
-    _tasks[task_id] = updated
-    return updated
+    task.sqlmodel_update(data.model_dump(exclude_unset=True))
+    session.add(task)
+    session.commit()
+    session.refresh(task)
+    return task
 
 
-def delete_task(task_id: int) -> bool:
-    return _tasks.pop(task_id, None) is not None
-
-
-def _seed() -> None:
-    today = date.today()
-    for title, status, project, days in [
-        ("Design the landing page", TaskStatus.done, 1, -3),
-        ("Write the API", TaskStatus.doing, 1, 2),
-        ("Set up analytics", TaskStatus.todo, 1, 5),
-        ("Build the login screen", TaskStatus.doing, 2, 1),
-        ("Publish to the store", TaskStatus.todo, 2, 10),
-    ]:
-        create_task(TaskCreate(title=title, status=status, project_id=project, due=today + timedelta(days=days)))
-
-
-_seed()
+def delete_task(session: Session, task_id: int) -> bool:
+    task = session.get(Task, task_id)
+    if task is None:
+        return False
+    session.delete(task)
+    session.commit()
+    return True

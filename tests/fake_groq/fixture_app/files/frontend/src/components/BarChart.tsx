@@ -1,28 +1,24 @@
+import { Bar, BarChart as Chart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+
 interface BarChartProps {
   data: Record<string, number>;
   color?: string;
 }
 
-/** A dependency-free SVG bar chart: one bar per key, labelled below. */
-export default function BarChart({ data, color = "#2563eb" }: BarChartProps) {
-  const entries = Object.entries(data);
-  const max = Math.max(1, ...entries.map(([, value]) => value));
-  const barWidth = 48;
-  const height = 160;
+/** One bar per key, labelled below (recharts, sized by its parent). */
+export default function BarChart({ data, color = "var(--chart-1)" }: BarChartProps) {
+  const rows = Object.entries(data).map(([label, value]) => ({ label, value }));
   return (
-    <svg width={entries.length * (barWidth + 16)} height={height + 24} role="img" aria-label="bar chart">
-      {entries.map(([label, value], index) => {
-        const barHeight = (value / max) * height;
-        const x = index * (barWidth + 16);
-        return (
-          <g key={label}>
-            <rect x={x} y={height - barHeight} width={barWidth} height={barHeight} fill={color} rx={4} />
-            <text x={x + barWidth / 2} y={height + 16} textAnchor="middle" fontSize={11}>
-              {label}
-            </text>
-          </g>
-        );
-      })}
-    </svg>
+    <div className="h-64 w-full" role="img" aria-label="bar chart">
+      <ResponsiveContainer width="100%" height="100%">
+        <Chart data={rows} margin={{ top: 8, right: 8, bottom: 0, left: -16 }}>
+          <CartesianGrid strokeDasharray="3 3" vertical={false} stroke="var(--border)" />
+          <XAxis dataKey="label" tickLine={false} axisLine={false} fontSize={12} />
+          <YAxis allowDecimals={false} tickLine={false} axisLine={false} fontSize={12} />
+          <Tooltip cursor={{ fill: "var(--muted)" }} />
+          <Bar dataKey="value" fill={color} radius={[4, 4, 0, 0]} />
+        </Chart>
+      </ResponsiveContainer>
+    </div>
   );
 }

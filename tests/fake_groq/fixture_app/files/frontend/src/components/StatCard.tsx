@@ -1,3 +1,5 @@
+import { Card, CardContent, CardDescription, CardHeader } from "@/components/ui/card";
+
 interface StatCardProps {
   label: string;
   value: number;
@@ -5,11 +7,15 @@ interface StatCardProps {
 
 export default function StatCard({ label, value }: StatCardProps) {
   return (
-    <div className="stat-card" style={{ padding: "1rem", background: "white", borderRadius: 8, minWidth: 140 }}>
-      <div style={{ fontSize: "0.8rem", color: "#64748b" }}>{label}</div>
-      <div style={{ fontSize: "1.8rem", fontWeight: 600 }} data-testid={`stat-${label}`}>
-        {value}
-      </div>
-    </div>
+    <Card>
+      <CardHeader>
+        <CardDescription>{label}</CardDescription>
+      </CardHeader>
+      <CardContent>
+        <div className="text-3xl font-semibold tabular-nums" data-testid={`stat-${label}`}>
+          {value}
+        </div>
+      </CardContent>
+    </Card>
   );
 }

@@ -1,4 +1,7 @@
 import { useState, type FormEvent } from "react";
+import { Plus } from "lucide-react";
+import { Button } from "@/components/ui/button";
+import { Input } from "@/components/ui/input";
 
 interface TaskFormProps {
   onAdd: (title: string) => Promise<unknown>;
@@ -15,9 +18,12 @@ export default function TaskForm({ onAdd }: TaskFormProps) {
   };
 
   return (
-    <form onSubmit={submit} style={{ display: "flex", gap: "0.5rem", marginBottom: "1rem" }}>
-      <input value={title} onChange={(e) => setTitle(e.target.value)} placeholder="New task" aria-label="New task" />
-      <button type="submit">Add</button>
+    <form onSubmit={submit} className="flex gap-2">
+      <Input value={title} onChange={(e) => setTitle(e.target.value)} placeholder="New task" aria-label="New task" />
+      <Button type="submit">
+        <Plus aria-hidden="true" />
+        Add
+      </Button>
     </form>
   );
 }

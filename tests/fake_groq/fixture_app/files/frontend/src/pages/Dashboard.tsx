@@ -1,3 +1,5 @@
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { Skeleton } from "@/components/ui/skeleton";
 import BarChart from "../components/BarChart";
 import StatCard from "../components/StatCard";
 import { useStats } from "../hooks/useStats";
@@ -5,19 +7,33 @@ import { useStats } from "../hooks/useStats";
 export default function Dashboard() {
   const { stats, error } = useStats();
   return (
-    <div className="page">
-      <h1>Dashboard</h1>
-      {error && <p role="alert">Could not load statistics: {error}</p>}
+    <div className="space-y-6">
+      <header className="text-2xl font-semibold tracking-tight">
+        <h1>Dashboard</h1>
+      </header>
+      {error && (
+        <p role="alert" className="text-sm text-destructive">
+          Could not load statistics: {error}
+        </p>
+      )}
+      {!stats && !error && <Skeleton className="h-28 w-full" />}
       {stats && (
         <>
-          <div style={{ display: "flex", gap: "1rem", marginBottom: "1.5rem" }}>
+          <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-4">
             <StatCard label="Total" value={stats.total} />
             <StatCard label="To do" value={stats.byStatus.todo} />
             <StatCard label="Doing" value={stats.byStatus.doing} />
             <StatCard label="Done" value={stats.byStatus.done} />
           </div>
-          <h2>Tasks per project</h2>
-          <BarChart data={stats.byProject} />
+          <Card>
+            <CardHeader>
+              <CardTitle>Tasks per project</CardTitle>
+              <CardDescription>Open and finished tasks of each project</CardDescription>
+            </CardHeader>
+            <CardContent>
+              <BarChart data={stats.byProject} />
+            </CardContent>
+          </Card>
         </>
       )}
     </div>
