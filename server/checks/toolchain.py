@@ -16,7 +16,6 @@ Blocking calls: the checker runs them in worker threads.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import secrets
 import subprocess
@@ -35,7 +34,7 @@ from server.checks.tools import HARNESS
 from server.preview import sandbox, volumes
 from server.preview.docker_runtime import DockerRuntime
 from server.preview.local_runtime import host_environment, install_backend, install_frontend
-from server.preview.records import state_folder
+from server.preview.records import machine_lock, state_folder
 from server.workspace.meta import MetaFiles
 
 log = logging.getLogger(__name__)
@@ -220,10 +219,7 @@ def _exit_code(api: object, exec_id: str) -> int:
 def _volume_lock(volume: str) -> Iterator[None]:
     """An exclusive lock across processes on one dependency volume while a checker installs into
     it (two daemons' `npm ci` into one /deps would corrupt it)."""
-    path = state_folder() / "locks" / f"{volume}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with open(path, "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with machine_lock(state_folder() / "locks" / f"{volume}.lock"):
         yield
 
 

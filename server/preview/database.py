@@ -29,7 +29,7 @@ from docker.errors import NotFound
 from protocol.models import PreviewData
 from server.preview.records import RuntimeName
 from server.preview.sandbox import LABEL, workspace_tag
-from server.preview.volumes import copy_volume, own_volume
+from server.preview.volumes import copy_volume, own_volume, run_over_volumes
 from server.workspace.meta import MetaFiles
 
 log = logging.getLogger(__name__)
@@ -131,20 +131,8 @@ def ensure_data_volume(client: docker.DockerClient, root: Path, image: str) -> s
 def _on_volume(
     client: docker.DockerClient, image: str, name: str, argv: list[str], mode: str = "ro"
 ) -> bytes:
-    """Run one command over the volume (at /deps) in a throwaway, networkless container."""
-    output: bytes = client.containers.run(
-        image,
-        argv,
-        user=f"{os.getuid()}:{os.getgid()}",
-        cap_drop=["ALL"],
-        security_opt=["no-new-privileges"],
-        network_disabled=True,
-        read_only=True,
-        volumes={name: {"bind": "/deps", "mode": mode}},
-        labels={f"{LABEL}.managed": "1", f"{LABEL}.purpose": "volume-init"},
-        remove=True,
-    )
-    return output
+    """Run one command over the data volume (at /deps)."""
+    return run_over_volumes(client, image, argv, {name: {"bind": "/deps", "mode": mode}})
 
 
 def _volume_has_data(client: docker.DockerClient, name: str, image: str) -> bool:

@@ -18,7 +18,6 @@ Blocking calls; installs of one workspace are serialised across processes (`inst
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -27,7 +26,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from server.preview.records import state_folder
+from server.preview.records import machine_lock, state_folder
 
 ID_FILE = ".stepforge-env-id"
 
@@ -44,10 +43,7 @@ def _record_path(root: Path) -> Path:
 def installing(root: Path) -> Iterator[None]:
     """Hold the workspace's install lock (a preview and a check installing at once would
     otherwise write one venv or node_modules together)."""
-    folder = _records()
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with open(folder / f"{_record_path(root).stem}.lock", "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with machine_lock(_records() / f"{_record_path(root).stem}.lock"):
         yield
 
 

@@ -84,6 +84,16 @@ def state_folder() -> Path:
     return Path(base) / "stepforge"
 
 
+@contextmanager
+def machine_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (a file under the state folder) across processes: one
+    install into a volume or an environment at a time, whichever daemon asks."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(path, "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 class PreviewIndex:
     """Running previews of every workspace on this machine (blocking calls, flock-serialised)."""
 

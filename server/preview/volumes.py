@@ -17,7 +17,6 @@ setting up a volume run with none. Blocking calls (docker SDK).
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from docker.errors import APIError, NotFound
 from server.preview import networks
 from server.preview.launch import BACKEND_LOCKS, FRONTEND_LOCKS, dependency_key
 from server.preview.owner import current_owner
-from server.preview.records import state_folder
+from server.preview.records import machine_lock, state_folder
 from server.preview.sandbox import (
     INSTALL,
     LABEL,
@@ -114,19 +113,33 @@ def own_volume(client: docker.DockerClient, name: str, image: str) -> None:
     )
 
 
-def copy_volume(client: docker.DockerClient, source: str, target: str, image: str) -> None:
-    """Copy one volume's files into another, as the user (the source mounted read-only)."""
-    client.containers.run(
+def run_over_volumes(
+    client: docker.DockerClient, image: str, argv: list[str], mounts: dict[str, dict[str, str]]
+) -> bytes:
+    """Run one command over volumes in a throwaway container: as the user, no network, a
+    read-only root; its output."""
+    output: bytes = client.containers.run(
         image,
-        ["cp", "-a", "/from/.", "/deps/"],
+        argv,
         user=f"{os.getuid()}:{os.getgid()}",
         cap_drop=["ALL"],
         security_opt=["no-new-privileges"],
         network_disabled=True,
         read_only=True,
-        volumes={source: {"bind": "/from", "mode": "ro"}, target: {"bind": "/deps", "mode": "rw"}},
+        volumes=mounts,
         labels={f"{LABEL}.managed": "1", f"{LABEL}.purpose": "volume-init"},
         remove=True,
+    )
+    return output
+
+
+def copy_volume(client: docker.DockerClient, source: str, target: str, image: str) -> None:
+    """Copy one volume's files into another, as the user (the source mounted read-only)."""
+    run_over_volumes(
+        client,
+        image,
+        ["cp", "-a", "/from/.", "/deps/"],
+        {source: {"bind": "/from", "mode": "ro"}, target: {"bind": "/deps", "mode": "rw"}},
     )
 
 
@@ -205,9 +218,7 @@ def pristine_for(
     name = pristine_name(role, key)
     if _installed(client, name):
         return name
-    state_folder().mkdir(parents=True, exist_ok=True)
-    with open(state_folder() / "pristine.lock", "a+") as lock:  # one install at a time
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with machine_lock(state_folder() / "pristine.lock"):  # one install at a time
         if _installed(client, name):
             return name
         return _install(client, role, image, key, mounts, environment)
