@@ -330,6 +330,82 @@ runs of each{f", load average {t['load_average']} on the machine" if "load_avera
 """
 
 
+def preview_ready_section(r: dict) -> str:
+    own = r.get("first_own_page_seconds_median")
+    rows = [
+        (
+            f"Plan to the first rendered page ({r['files']}-file app; median of {r['runs']} runs)",
+            f"**{r['first_render_seconds_median']} s** (max {r['first_render_seconds_max']} s)",
+            "< 5 s",
+            _verdict(r["first_render_seconds_median"] < 5),
+        ),
+        (
+            "Plan to both servers answering (`previewReadySeconds` of `new --json`)",
+            f"{r['preview_ready_seconds_median']} s",
+            "(reported)",
+            "",
+        ),
+        (
+            "Plan to the first page's own content (Vite's hot reload, instead of the placeholder)",
+            f"{own} s" if own is not None else "not seen",
+            "(reported)",
+            "",
+        ),
+        (
+            "Plan to the end of `new` (generated, checked): a preview started after generation",
+            f"{r['new_done_seconds_median']} s",
+            "(reported)",
+            "",
+        ),
+    ]
+    load = r.get("load_average")
+    loaded = (
+        f" The machine's 5-minute load average was {load[0]} before and {load[1]} after"
+        " (other sessions shared its 2 cores)."
+        if load
+        else ""
+    )
+    sessions = r.get("sessions", [])
+    if len(sessions) > 1:
+        listed = "; ".join(
+            f"{s['time']}: {s['first_render_seconds_median']} s to the first page, "
+            f"{s['preview_ready_seconds_median']} s to both servers (median of {s['runs']}, load "
+            f"{s['load_average'][0]}-{s['load_average'][1]})"
+            for s in sessions
+        )
+        loaded += f" Every session so far: {listed}."
+    if r.get("note"):
+        loaded += f" {r['note']}"
+    return f"""## The preview while the app is written
+
+Command: `.venv/bin/python -m bench.preview_ready` (needs Docker and the images; about 1 minute a
+run). Measured {r["measured"]} on {r["machine"]}.
+
+`stepforge new "a task manager" --preview --json` with the scripted task manager, the fake Groq
+server's latency model (0.3 s to the first token, 400 tokens/s) and the Docker runtime, each run
+in a new project folder (the template's dependencies come from the pristine volumes). The plan
+ends when `new` moves the planned project into its folder; the page is rendered when Chromium
+(navigated as soon as the preview records its ports, retrying until it loads) shows the sidebar
+with every planned page.{loaded}
+
+| Figure | Measured | Target | |
+|---|---|---|---|
+{_table(rows)}
+"""
+
+
+def behaviour_section(b: dict) -> str:
+    from bench.behaviour import section  # beside its benchmark
+
+    return section(b)
+
+
+def database_section(d: dict) -> str:
+    from bench.database import section  # beside its benchmark
+
+    return section(d)
+
+
 def main() -> None:
     sections = [
         "# Benchmarks\n\nFigures written by `.venv/bin/python -m bench.report` from `bench/results/*.json`;\n"
@@ -347,6 +423,9 @@ def main() -> None:
         ("free_tier", free_tier_section),
         ("vscode", vscode_section),
         ("template", template_section),
+        ("preview_ready", preview_ready_section),
+        ("behaviour", behaviour_section),
+        ("database", database_section),
     ):
         figures = _load(name)
         if figures:

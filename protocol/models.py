@@ -67,6 +67,26 @@ class FileState(StrEnum):
     CONFLICT = "conflict"
 
 
+class FileCounts(WireModel):
+    """How many planned files are in each state: every state, 0 when none is."""
+
+    pending: int = 0
+    generating: int = 0
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    user_modified: int = 0
+    deleted: int = 0
+    conflict: int = 0
+
+
+class ProblemCounts(WireModel):
+    """Problems by severity: both, 0 when there are none."""
+
+    error: int = 0
+    warning: int = 0
+
+
 class Usage(WireModel):
     """Tokens as the provider reported them (estimated when it reported none)."""
 
@@ -110,6 +130,18 @@ class FileIssue(WireModel):
     reason: str
 
 
+class CommitInfo(WireModel):
+    """The git commit a run made of the files it wrote (setting `git`), or why it made none."""
+
+    sha: str | None = Field(default=None, description="The commit; absent when none was made.")
+    message: str
+    warning: bool = Field(
+        default=False,
+        description="True when a commit was due and not made (a hook refused it, a rebase or "
+        "merge is in progress, git failed): the files are written, the message says what to do.",
+    )
+
+
 # --- stepforge/plan ------------------------------------------------------------------------------
 
 
@@ -124,6 +156,7 @@ class PlanResult(WireModel):
     usage: Usage
     attempts: int = Field(description="LLM calls made: 1 plus the re-asks.")
     notes: list[str] = Field(default_factory=list)
+    commit: CommitInfo | None = None
 
 
 # --- stepforge/status ----------------------------------------------------------------------------
@@ -164,12 +197,13 @@ class StatusResult(WireModel):
     )
     generating: bool = False
     files: list[FileStatusEntry] = Field(default_factory=list)
-    counts: dict[str, int] = Field(default_factory=dict)
+    counts: FileCounts = Field(default_factory=FileCounts)
     usage: Usage = Field(default_factory=Usage)
     plan_changes: PlanChanges = Field(default_factory=PlanChanges)
     conflicts: list[ConflictInfo] = Field(default_factory=list)
-    problems: dict[str, int] = Field(
-        default_factory=dict, description="Problems of the last check, by severity."
+    problems: ProblemCounts | None = Field(
+        default=None,
+        description="Problems of the last check, by severity; null before the first check.",
     )
 
 
@@ -236,7 +270,7 @@ class PageScreenshot(WireModel):
 class CheckResult(WireModel):
     problems: list[Problem]
     tiers: list[CheckTier]
-    counts: dict[str, int] = Field(default_factory=dict, description="error/warning counts")
+    counts: ProblemCounts = Field(default_factory=ProblemCounts)
     elapsed_seconds: float = 0.0
     complete: bool = Field(
         default=False,
@@ -270,6 +304,11 @@ class GenerateParams(WorkspaceParams):
         le=10,
         description="Rounds of repair (default: the repairRounds setting).",
     )
+    runtime_checks: bool | None = Field(
+        default=None,
+        description="With repair: also run the behaviour checks against the running backend "
+        "where the Docker sandbox is available (default: the runtimeChecks setting).",
+    )
 
 
 class GenerateResult(WireModel):
@@ -290,6 +329,7 @@ class GenerateResult(WireModel):
     )
     repair_usage: Usage = Field(default_factory=Usage)
     checks: list[CheckTier] = Field(default_factory=list)
+    commit: CommitInfo | None = None
 
 
 # --- stepforge/regenerateFile and stepforge/resolveConflict -------------------------------------
@@ -315,6 +355,7 @@ class RegenerateFileResult(WireModel):
     conflict_id: str | None = None
     message: str
     usage: Usage = Field(default_factory=Usage)
+    commit: CommitInfo | None = None
 
 
 class ResolveConflictParams(WorkspaceParams):
@@ -327,6 +368,7 @@ class ResolveConflictResult(WireModel):
     path: str
     choice: Literal["mine", "generated", "merged"]
     message: str
+    commit: CommitInfo | None = None
 
 
 class ConflictDetailsParams(WorkspaceParams):
@@ -357,6 +399,11 @@ class ChangeParams(WorkspaceParams):
     )
     repair: bool = True
     repair_rounds: int | None = Field(default=None, ge=0, le=10)
+    runtime_checks: bool | None = Field(
+        default=None,
+        description="With repair: also run the behaviour checks against the running backend "
+        "where the Docker sandbox is available (default: the runtimeChecks setting).",
+    )
     concurrency: int | None = Field(default=None, ge=1, le=64)
 
 
@@ -378,6 +425,12 @@ class ChangeResult(WireModel):
     usage: Usage = Field(default_factory=Usage)
     repair_usage: Usage = Field(default_factory=Usage)
     elapsed_seconds: float = 0.0
+    commit: CommitInfo | None = None
+    database: str | None = Field(
+        default=None,
+        description="What the change did to the app's existing database: the migration it "
+        "wrote and applied, or why it could not (then also a problem on the model).",
+    )
 
 
 class HistoryParams(WorkspaceParams):
@@ -391,6 +444,11 @@ class HistoryEntry(WireModel):
     time: float
     status: Literal["applying", "applied", "undone"]
     files: dict[str, str] = Field(description="path -> added, modified or removed")
+    kind: str = Field(
+        default="change",
+        description="The run: plan, generate, change, regenerate, resolve or undo.",
+    )
+    commit: str | None = Field(default=None, description="Its git commit.")
 
 
 class HistoryResult(WireModel):
@@ -417,7 +475,17 @@ class UndoResult(WireModel):
         description="False when the project could not be checked after the undo (the message "
         "says why): `breaks` is then unknown, not empty.",
     )
+    conflicts: list[ConflictInfo] = Field(
+        default_factory=list,
+        description="Files where your edits and the revert overlap: left as they are; resolve "
+        "them like StepForge's other conflicts (generated = the version before the change).",
+    )
     message: str
+    commit: CommitInfo | None = None
+    database: str | None = Field(
+        default=None,
+        description="What the undo did to the app's database: the change's migration downgraded.",
+    )
 
 
 # --- preview -------------------------------------------------------------------------------------
@@ -468,6 +536,11 @@ class PreviewData(WireModel):
     path: str | None = Field(default=None, description="The SQLite file (local runtime).")
     database_url: str = Field(description="DATABASE_URL as the backend sees it.")
     backups: str = Field(description="Where `preview reset-data` keeps its copies.")
+    error: str | None = Field(
+        default=None,
+        description="Why the running backend cannot use its database (it does not answer, is "
+        "not a database, cannot be migrated), from the backend's log; the data is left as it is.",
+    )
 
 
 class PreviewStatusResult(WireModel):

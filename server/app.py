@@ -19,6 +19,7 @@ from protocol.models import (
     ChangeResult,
     CheckParams,
     CheckResult,
+    CommitInfo,
     ConflictDetailsParams,
     ConflictDetailsResult,
     FileState,
@@ -38,6 +39,7 @@ from protocol.models import (
     PreviewStatusResult,
     PreviewStopResult,
     Problem,
+    ProblemCounts,
     RegenerateFileParams,
     RegenerateFileResult,
     ResolveConflictParams,
@@ -58,6 +60,7 @@ from server.generation.service import GenerationRun, RunOptions
 from server.llm import LLMClient
 from server.planning.naming import project_name
 from server.planning.planner import Planner, plan_document
+from server.preview import migrations
 from server.preview.records import Role
 from server.preview.reset import reset_data
 from server.preview.service import PreviewService
@@ -70,6 +73,9 @@ from server.template.packages import add_plan_packages
 from server.template.registrar import affects_registries
 from server.workspace import layout
 from server.workspace.conflicts import conflict_details
+from server.workspace.git.commits import CommitOutcome
+from server.workspace.git.ignore import PLAN_PATH
+from server.workspace.git.recorder import GitRecorder
 from server.workspace.layout import PROBLEMS
 from server.workspace.session import WorkspaceSession
 from server.workspace.watcher import WorkspaceWatcher
@@ -80,6 +86,12 @@ log = logging.getLogger(__name__)
 Notify = Callable[[str, WireModel], None]
 ShowMessage = Callable[[str], None]
 PublishDiagnostics = Callable[[Path, dict[str, list[Problem]]], None]
+
+
+def commit_info(outcome: CommitOutcome | None) -> CommitInfo | None:
+    if outcome is None:
+        return None
+    return CommitInfo(sha=outcome.sha, message=outcome.message, warning=outcome.warning)
 
 
 class StepForge:
@@ -104,6 +116,7 @@ class StepForge:
         self.checker = Checker(self.previews)
         self.problems = ProblemPublisher(self.checker, publish_diagnostics)
         self.changes = ChangeService(self.llm, settings, self.checker, self.problems)
+        self.git = GitRecorder(settings.git, warn=self.warn)
 
     def notify(self, method: str, payload: WireModel) -> None:
         if self._notify is not None:
@@ -119,6 +132,7 @@ class StepForge:
             self.sessions[root] = WorkspaceSession(
                 root, self._on_file_status, max_planned_files=self.settings.max_planned_files
             )
+            self.sessions[root].on_run_finished = self.git.run_finished
             if self.watch:
                 self._start_watching(self.sessions[root])
         return self.sessions[root]
@@ -241,6 +255,9 @@ class StepForge:
                 await anyio.to_thread.run_sync(meta.write, layout.PLAN_PREVIOUS, previous)
             await anyio.to_thread.run_sync(meta.write, layout.PLAN, plan_document(plan))
             session.set_plan(plan)
+            session.wrote(PLAN_PATH)
+            if session.run is not None:
+                session.run.request = params.request
             store.state.project_name = name
             store.state.request = params.request
             for path in plan.file_paths():
@@ -259,6 +276,7 @@ class StepForge:
             usage=answer.usage,
             attempts=answer.attempts,
             notes=notes,
+            commit=commit_info(session.last_commit),
         )
 
     # --- stepforge/status ----------------------------------------------------------------------
@@ -280,7 +298,7 @@ class StepForge:
         status = build_status(root, plan, session.plan_error, state, effective, generating)
         problems = await anyio.to_thread.run_sync(load_problems, root)
         if problems is not None:
-            status.problems = {"error": 0, "warning": 0, **counts(problems)}
+            status.problems = ProblemCounts.model_validate(counts(problems))
         return status
 
     # --- stepforge/generate --------------------------------------------------------------------
@@ -327,6 +345,7 @@ class StepForge:
             await store.save()
             await session.prune_baselines()
         await self._refresh_watch(session)
+        result.commit = commit_info(session.last_commit)
         return result
 
     async def _check_and_repair(
@@ -353,6 +372,7 @@ class StepForge:
             progress,
             rounds=rounds if params.repair else 0,
             concurrency=params.concurrency or self.settings.concurrency,
+            runtime_checks=params.runtime_checks,
         )
         result.problems = outcome.report.problems
         result.repaired = sorted(outcome.repaired)
@@ -369,6 +389,8 @@ class StepForge:
         session = self.session(root)
         result = await self.changes.change(session, params, progress)
         await self._refresh_watch(session)
+        if not params.dry_run:
+            result.commit = commit_info(session.last_commit)
         return result
 
     async def history(self, root: Path) -> HistoryResult:
@@ -378,6 +400,7 @@ class StepForge:
         await anyio.to_thread.run_sync(require_writable, root)
         session = self.session(root)
         result = await self.changes.undo(session)
+        result.commit = commit_info(session.last_commit)
         self._recheck_after_job(session, set(result.reverted))
         return result
 
@@ -416,7 +439,14 @@ class StepForge:
             result = await regenerate_file(session, plan, self.llm, self.settings, params, progress)
             if affects_registries(plan, result.path):
                 await register(session, plan)
+            # A regenerated model can alter a table: the database follows (see migrations).
+            migration, _problems = await migrations.after_run(
+                session, self.settings, [result.path], f"regenerate {result.path}"
+            )
+            if migration is not None and migration.state != "current":
+                result.message += " " + migration.message()
             await session.prune_baselines()
+        result.commit = commit_info(session.last_commit)
         self._recheck_after_job(session, {result.path})
         return result
 
@@ -429,6 +459,7 @@ class StepForge:
             # Through the change service: a conflict a change raised is settled as part of it.
             result = await self.changes.resolve(session, params)
             await session.prune_baselines()
+        result.commit = commit_info(session.last_commit)
         self._recheck_after_job(session, {result.path})
         return result
 

@@ -154,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--runtime",
         action="store_true",
-        help="also run the app: its GET endpoints, and every page in a browser",
+        help="also run the app: its GET endpoints, round trips and the OpenAPI contract of its "
+        "backend (on a scratch database), and every page in a browser",
     )
     check.add_argument(
         "--tools-runtime",
@@ -197,6 +198,14 @@ def _generate_args(parser: argparse.ArgumentParser, single_shot: bool = True) ->
     )
     parser.add_argument(
         "--repair-rounds", type=int, metavar="N", help="rounds of repair (default 2)"
+    )
+    parser.add_argument(
+        "--no-runtime-checks",
+        dest="runtime_checks",
+        action="store_false",
+        default=None,
+        help="with repair: do not exercise the app's backend in the Docker sandbox (round trips, "
+        "API contract); default: the runtimeChecks setting (STEPFORGE_RUNTIME_CHECKS), on",
     )
     if single_shot:
         parser.add_argument(
@@ -259,6 +268,8 @@ def _generate_params(args: argparse.Namespace) -> dict[str, Any]:
         params["singleShot"] = True
     if args.repair_rounds is not None:
         params["repairRounds"] = args.repair_rounds
+    if getattr(args, "runtime_checks", None) is False:
+        params["runtimeChecks"] = False
     if args.concurrency is not None:
         params["concurrency"] = args.concurrency
     if getattr(args, "only", None):
@@ -274,17 +285,20 @@ def _blocked(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def generate_exit_code(result: dict[str, Any]) -> int:
-    """0 only when every file asked for is done and no error problem remains: failures, files
-    skipped because a dependency failed, or errors the checks still find make it 1; a conflict
-    (your file kept, a proposal stored) makes it 4. Problems in a file held by a conflict are
-    the user's kept version's: resolving the conflict comes first, so they do not make it 1."""
+    """0 only when every file asked for is done, the check ran to the end and no error problem
+    remains: failures, files skipped because a dependency failed, errors the checks still find,
+    or a check that applied but did not run or finish (as `check` exits 1 for it: no problems
+    from an incomplete check is no verdict) make it 1; a conflict (your file kept, a proposal
+    stored) makes it 4. Problems in a file held by a conflict are the user's kept version's:
+    resolving the conflict comes first, so they do not make it 1."""
     in_conflict = {c["path"] for c in result.get("conflicts", [])}
     errors = [
         p
         for p in result.get("problems", [])
         if p.get("severity") == "error" and p.get("path") not in in_conflict
     ]
-    if result["failed"] or _blocked(result) or errors:
+    not_checked = [tier for tier in result.get("checks", []) if not tier.get("ran")]
+    if result["failed"] or _blocked(result) or errors or not_checked:
         return EXIT_FAILED
     return EXIT_CONFLICT if result.get("conflicts") else EXIT_OK
 
@@ -307,6 +321,7 @@ async def cmd_regenerate(
     with console.progress("Regenerating") as progress:
         result = await client.request(methods.REGENERATE_FILE, params, progress)
     console.say(result["message"])
+    console.commit(result)
     code = {"conflict": EXIT_CONFLICT, "skipped": EXIT_FAILED}.get(result["outcome"], EXIT_OK)
     return result, code
 
@@ -332,6 +347,7 @@ async def cmd_resolve(
             ) from None
     result = await client.request(methods.RESOLVE_CONFLICT, params)
     console.say(result["message"])
+    console.commit(result)
     return result, EXIT_OK
 
 
@@ -517,10 +533,33 @@ async def run_client(args: argparse.Namespace) -> int:
     return code
 
 
-async def _start_preview(folder: Path, console: Console) -> dict[str, Any]:
-    """Start the app's preview, detached: it outlives this command (`preview stop` ends it)."""
-    async with DaemonClient(folder) as client:  # quietly: the generation shows its progress
-        preview: dict[str, Any] = await client.request(methods.PREVIEW_START, {"detached": True})
+async def _opened(client: DaemonClient) -> DaemonClient:
+    await client.__aenter__()
+    return client
+
+
+async def _closed(opening: asyncio.Task[DaemonClient] | None) -> None:
+    """Shut down a daemon `_opened` started (or stop its start)."""
+    if opening is None:
+        return
+    if not opening.done():
+        opening.cancel()
+    try:
+        client = await opening
+    except (asyncio.CancelledError, DaemonError):
+        return
+    await client.__aexit__(None, None, None)
+
+
+async def _start_preview(
+    opening: asyncio.Task[DaemonClient], folder: Path, console: Console
+) -> dict[str, Any]:
+    """Start the app's preview, detached: it outlives this command (`preview stop` ends it).
+    Its daemon (quiet: the generation shows its progress) was started while the LLM planned, in
+    the staging folder that is now `folder`: seconds of start-up off the way to the first page."""
+    client = await opening
+    client.workspace = folder  # every request names its workspace
+    preview: dict[str, Any] = await client.request(methods.PREVIEW_START, {"detached": True})
     console.say(f"Preview: {preview['frontendUrl']} (pages appear as they are written)")
     return preview
 
@@ -566,6 +605,7 @@ async def run_new(args: argparse.Namespace) -> int:
         console.error(problem)
         return EXIT_USAGE
     staging = Path(tempfile.mkdtemp(prefix=".stepforge-new-", dir=parent))
+    opening = asyncio.create_task(_opened(DaemonClient(staging))) if args.preview else None
     try:
         async with DaemonClient(staging, on_notification=console.notification) as client:
             with console.progress("Planning") as progress:
@@ -573,6 +613,7 @@ async def run_new(args: argparse.Namespace) -> int:
         folder = unique_folder(parent, planned["projectName"])
         staging.rename(folder)
     except DaemonError as error:
+        await _closed(opening)
         shutil.rmtree(staging, ignore_errors=True)
         console.error(error.message)
         return exit_code_for(error)
@@ -587,12 +628,15 @@ async def run_new(args: argparse.Namespace) -> int:
         # The plan laid out the template and every route (pages not written yet show a pending
         # placeholder): run the app now, and each page appears as its file lands (the route
         # registry imports only complete files, so the dev servers never load a half-written one).
+        assert opening is not None
         try:
-            results["preview"] = await _start_preview(folder, console)
+            results["preview"] = await _start_preview(opening, folder, console)
         except DaemonError as error:
             console.error(f"The preview did not start: {error.message}")
         else:
             results["previewReadySeconds"] = round(time.monotonic() - planned_at, 2)
+        finally:
+            await _closed(opening)
 
     early = asyncio.create_task(preview_while_generating()) if args.preview else None
     try:

@@ -141,6 +141,7 @@ class Console:
         self.say(
             f"Tokens: {usage_line(usage, calls=False)} in {result.get('attempts', 1)} attempt(s)."
         )
+        self.commit(result)
 
     def status_table(self, result: dict[str, Any]) -> None:
         if self.json_output:
@@ -172,7 +173,7 @@ class Console:
             )
         self.out.print(table)
         counts = Counter(result.get("counts", {}))
-        self.say(", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+        self.say(", ".join(f"{n} {state}" for state, n in sorted(counts.items()) if n))
         changes = result.get("planChanges", {})
         if changes.get("added") or changes.get("dropped"):
             self.say(
@@ -215,6 +216,7 @@ class Console:
             )
         if "problems" in result:
             self.problems(result["problems"], result.get("checks", []))
+        self.commit(result)
 
     def change_summary(self, result: dict[str, Any], delta_shown: bool = False) -> None:
         if not delta_shown:
@@ -261,18 +263,36 @@ class Console:
                     f"    {item['path']}:{item['line']}:{item.get('column', 1)}: "
                     f"{item['code']}: {item['message']}"
                 )
+        for conflict in result.get("conflicts", []):
+            self.say(
+                f"  conflict {conflict['path']}: your edits overlap the revert; resolve with "
+                f"conflict id {conflict['conflictId']} (generated = as before the change)"
+            )
         if breaks:
             self.say("Fix those files, or put them back by hand (`stepforge check` re-checks).")
+        self.commit(result)
 
     def history(self, entries: list[dict[str, Any]]) -> None:
         if not entries:
-            self.say("No changes yet.")
+            self.say("No StepForge runs recorded yet.")
         for entry in entries:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry["time"]))
-            files = ", ".join(f"{action} {path}" for path, action in entry["files"].items())
-            self.say(f"{entry['id']:>3}  {when}  {entry['status']:<8} {entry['request']}")
-            if files:
-                self.say(f"       {files}")
+            run = f"{entry.get('kind', 'change')} {entry['id']}"
+            commit = (entry.get("commit") or "")[:10] or "(no commit)"
+            self.say(f"{run:<14} {commit:<11} {when}  {entry['status']:<8} {entry['request']}")
+            files = list(entry["files"].items())
+            shown = ", ".join(f"{action} {path}" for path, action in files[:8])
+            if len(files) > 8:
+                shown += f", and {len(files) - 8} more"
+            if shown:
+                self.say(f"{'':<14} {shown}")
+
+    def commit(self, result: dict[str, Any]) -> None:
+        """The run's commit. A commit that was due and not made is not repeated here: the daemon's
+        warning (window/showMessage) is already on stderr."""
+        commit = result.get("commit")
+        if commit and not commit.get("warning"):
+            self.say(commit["message"])
 
     def problems(self, problems: list[dict[str, Any]], tiers: list[dict[str, Any]]) -> None:
         """Problems as `path:line:column: severity code message [source]`, then the tiers."""

@@ -55,6 +55,8 @@ ENVIRONMENT = {
     "STEPFORGE_PLAN_REASKS": "plan_reasks",
     "STEPFORGE_FILE_ATTEMPTS": "file_attempts",
     "STEPFORGE_CONTINUATIONS": "continuations",
+    "STEPFORGE_GIT": "git",
+    "STEPFORGE_RUNTIME_CHECKS": "runtime_checks",
 }
 # The GROQ_* names apply to the Groq provider only; the STEPFORGE_* ones win when both are set.
 _GROQ_ONLY = {"GROQ_API_KEY", "GROQ_BASE_URL"}
@@ -116,6 +118,17 @@ class Settings(BaseModel):
     )
     watch: bool = Field(
         default=True, description="Watch the workspace for the user's edits (editors)."
+    )
+    git: bool = Field(
+        default=True,
+        description="Commit each run's files to the workspace's git repository (made if there is "
+        "none); history and undo read those commits.",
+    )
+    runtime_checks: bool = Field(
+        default=True,
+        description="After generate and change with repair on: also exercise the app's backend "
+        "(round trips and its API contract, in the Docker sandbox on a scratch database) so that "
+        "repair sees what only a running app shows. Skipped where Docker is unavailable.",
     )
     preview_runtime: Literal["auto", "docker", "local"] = "auto"
     preview_timeout: float = Field(

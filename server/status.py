@@ -7,6 +7,7 @@ from pathlib import Path
 
 from protocol.models import (
     ConflictInfo,
+    FileCounts,
     FileState,
     FileStatusEntry,
     PlanChanges,
@@ -60,7 +61,7 @@ def build_status(
         plan_error=plan_error,
         generating=generating,
         files=files,
-        counts=dict(Counter(str(s) for s in effective.values())),
+        counts=FileCounts.model_validate(Counter(str(s) for s in effective.values())),
         usage=state.usage,
         plan_changes=plan_changes(plan, state) if plan is not None else PlanChanges(),
         conflicts=[

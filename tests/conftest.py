@@ -26,6 +26,24 @@ REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp(prefix="stepforge-test-state-"))
 # Short waits so that retries and stalls do not slow the suite down.
 FAST_RETRIES = {"STEPFORGE_RETRY_BACKOFF": "0.05", "STEPFORGE_STALL_TIMEOUT": "2"}
+# The suite runs on two workers of a two-core machine: a compiler may take twice its quiet time,
+# and a check that timed out is (rightly) not clean, which is not what these tests are about.
+SLOW_MACHINE = {"STEPFORGE_TOOL_TIMEOUT": "300"}
+
+
+# Tests that drive a real editor's UI or a CPU-bound model server: their timing is what they prove
+# (a menu that comes, a stream that does not stall), so scripts/test runs them alone, after the
+# rest of the suite has run on two workers.
+SERIAL_MODULES = {"test_vscode", "test_neovim", "test_llama_cpp"}
+# Single tests of the same kind: a signal's timing (Ctrl-C once went unheeded on two busy cores).
+SERIAL_TESTS = {"test_ctrl_c_during_generate_exits_130_quietly"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        name = getattr(item, "originalname", item.name)
+        if item.path.stem in SERIAL_MODULES or name in SERIAL_TESTS:
+            item.add_marker(pytest.mark.serial)
 
 
 @pytest.fixture
@@ -80,8 +98,12 @@ def base_env(**extra: str) -> dict[str, str]:
         if not key.startswith(("GROQ_", "STEPFORGE_"))
     }
     env.update(FAST_RETRIES)
+    env.update(SLOW_MACHINE)
     env.update(container_network_env())
     env["PYTHONPATH"] = str(REPO)
+    # The behaviour tier after generate/change adds seconds to every repair-on run: only the tests
+    # of that tier (tests/e2e/test_behaviour.py) turn it on.
+    env["STEPFORGE_RUNTIME_CHECKS"] = "0"
     env.update(extra)
     return env
 
@@ -126,7 +148,9 @@ def generate_app_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with FakeGroq(AppResponder(ScriptedApp.fixture())) as fake:
         for args in (("plan", "a task manager"), ("generate", "--no-repair")):
             done = run_cli(*args, "--workspace", str(folder), env=daemon_env(fake), timeout=600)
-            assert done.returncode == 0, done.stderr
+            # Without Docker the check is incomplete, and generate says so with exit 1.
+            incomplete = docker_ready() is not None and "Not fully checked" in done.stdout
+            assert done.returncode == 0 or incomplete, done.stderr
     return folder
 
 
@@ -155,7 +179,7 @@ async def lsp(fake_groq: FakeGroq, workspace: Path) -> AsyncIterator[LanguageCli
 
 
 def run_cli(
-    *args: str, env: dict[str, str], timeout: float = 120, cwd: Path | None = None
+    *args: str, env: dict[str, str], timeout: float = 300, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "server", *args],

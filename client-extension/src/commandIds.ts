@@ -7,6 +7,7 @@ export const COMMANDS = {
   generateProject: "stepforge.ui.generateProject",
   changeApp: "stepforge.ui.changeApp",
   undoChange: "stepforge.ui.undoChange",
+  showChange: "stepforge.ui.showChange",
   checkProject: "stepforge.ui.checkProject",
   regenerateFile: "stepforge.ui.regenerateFile",
   resolveConflict: "stepforge.ui.resolveConflict",

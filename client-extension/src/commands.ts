@@ -1,12 +1,14 @@
 // The palette commands. Each asks what it needs, sends one request under progress, and says
 // what happened; the daemon does the work.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import * as vscode from "vscode";
 import { COMMANDS } from "./commandIds";
 import { withDaemonProgress } from "./progress";
 import type { ConflictInfo, StatusResult } from "./protocol.generated";
 import type { StepForgeRpc } from "./rpc";
 import { showScreenshots } from "./screenshots";
-import { API_KEY_SECRET } from "./settings";
+import { API_KEY_SECRET, machineValue } from "./settings";
 import type { PreviewStatusBar } from "./statusBar";
 import type { FilesView } from "./tree";
 
@@ -21,6 +23,8 @@ export interface Services {
   secrets: vscode.SecretStorage;
   restartDaemon(): Promise<void>;
   showOutput(): void;
+  /** A line in the StepForge output (what happened without a message of its own). */
+  log?(message: string): void;
 }
 
 /** The proposals of open conflicts, shown on the right of the diff (scheme stepforge-generated). */
@@ -56,6 +60,7 @@ export class StepForgeCommands {
       [COMMANDS.generateProject, () => this.generateProject()],
       [COMMANDS.changeApp, () => this.changeApp()],
       [COMMANDS.undoChange, () => this.undoChange()],
+      [COMMANDS.showChange, () => this.showChange()],
       [COMMANDS.checkProject, () => this.checkProject()],
       [COMMANDS.regenerateFile, (uri?: vscode.Uri) => this.regenerateFile(uri)],
       [COMMANDS.resolveConflict, (conflictId?: string) => this.resolveConflict(conflictId)],
@@ -129,29 +134,82 @@ export class StepForgeCommands {
 
   async generateProject(): Promise<void> {
     await this.guarded(async () => {
-      const concurrency = vscode.workspace.getConfiguration("stepforge").get<number>("concurrency");
+      const config = vscode.workspace.getConfiguration("stepforge");
+      const concurrency = config.get<number>("concurrency");
+      const previewEarly = config.get<boolean>("previewWhileGenerating") ?? true;
+      // "starting" until the preview answers; the summary never waits for it.
+      const preview = { state: "off" as "off" | "starting" | "running" | "failed" };
       const result = await withDaemonProgress("StepForge: generating", (options) =>
-        this.services.rpc().request("stepforge/generate", concurrency ? { concurrency } : {}, options),
+        this.services.rpc().request("stepforge/generate", concurrency ? { concurrency } : {}, {
+          ...options,
+          onProgress: (value) => {
+            // The daemon's first report comes once it holds the workspace with the template and
+            // the routes laid out: run the app now, each page appears as its file is written.
+            if (previewEarly && value.kind === "report" && preview.state === "off") {
+              preview.state = "starting";
+              this.services.log?.("preview while generating: starting");
+              void this.previewWhileGenerating().then((running) => (preview.state = running ? "running" : "failed"));
+            }
+            options.onProgress?.(value);
+          },
+        }),
       );
       await this.refreshFiles();
       const repaired = result.repaired?.length ? `, repaired ${result.repaired.length}` : "";
       const summary = `StepForge wrote ${result.written.length} files${repaired} in ${result.elapsedSeconds.toFixed(1)} s`;
       const errors = result.problems?.filter((p) => p.severity === "error").length ?? 0;
-      if (result.failed.length || result.skipped.length || result.conflicts?.length || errors) {
+      const notChecked = (result.checks ?? []).filter((t) => !t.ran).map((t) => `${t.name} (${t.reason ?? "did not run"})`);
+      if (result.failed.length || result.skipped.length || result.conflicts?.length || errors || notChecked.length) {
         const problems = [
           ...result.failed.map((f) => `${f.path} failed: ${f.reason}`),
           ...result.skipped.map((s) => `${s.path} skipped: ${s.reason}`),
           ...(result.conflicts ?? []).map((c) => `${c.path}: conflict`),
           ...(errors ? [`${errors} problem(s) remain (see the Problems panel)`] : []),
+          // An incomplete check is no verdict: never a plain success (as `stepforge check` says).
+          ...(notChecked.length ? [`not fully checked: ${notChecked.join(", ")}`] : []),
         ];
         void vscode.window.showWarningMessage(`${summary}; ${problems.join("; ")}`);
       } else {
-        const choice = await vscode.window.showInformationMessage(`${summary}.`, "Start Preview");
-        if (choice === "Start Preview") {
+        const action = preview.state === "running" || preview.state === "starting" ? "Open Preview" : "Start Preview";
+        const choice = await vscode.window.showInformationMessage(`${summary}.`, action);
+        if (choice === "Open Preview") {
+          await this.openPreview();
+        } else if (choice === "Start Preview") {
           await this.startPreview();
         }
       }
     });
+  }
+
+  /** The preview started while generate writes the files (stepforge.previewWhileGenerating).
+   * Never fails the generation: a preview that cannot start (no Docker) is a message. With
+   * previewRuntime auto it asks for Docker only: unasked, generated code never runs unsandboxed.
+   * Resolves to whether the preview runs. */
+  private async previewWhileGenerating(): Promise<boolean> {
+    const runtime = machineValue<string>(vscode.workspace.getConfiguration("stepforge"), "previewRuntime");
+    try {
+      const result = await this.services
+        .rpc()
+        .request("stepforge/preview/start", runtime === "local" ? {} : { runtime: "docker" });
+      this.services.statusBar.show(result.frontendUrl, result.backendUrl, result.runtime);
+      this.services.log?.(`preview while generating: ${result.message} ${result.frontendUrl}`);
+      void vscode.window
+        .showInformationMessage(
+          `StepForge: the preview runs at ${result.frontendUrl}; each page appears as its file is written.`,
+          "Open Preview",
+        )
+        .then((choice) => (choice === "Open Preview" ? this.openPreview() : undefined));
+      return true;
+    } catch (error) {
+      this.services.log?.(`preview while generating did not start: ${errorText(error)}`);
+      if (!cancelled(error)) {
+        void vscode.window.showWarningMessage(
+          `StepForge: the preview did not start while generating (${errorText(error)}); the generation goes on. ` +
+            "Start it later with “StepForge: Start Preview”, or turn this off with stepforge.previewWhileGenerating.",
+        );
+      }
+      return false;
+    }
   }
 
   async changeApp(): Promise<void> {
@@ -202,7 +260,10 @@ export class StepForgeCommands {
   async undoChange(): Promise<void> {
     await this.guarded(async () => {
       const history = await this.services.rpc().request("stepforge/history", {});
-      const last = [...history.entries].reverse().find((e) => e.status !== "undone");
+      // History lists every StepForge commit; undo takes back the last change not undone yet.
+      const last = [...history.entries]
+        .reverse()
+        .find((e) => (e.kind ?? "change") === "change" && e.status !== "undone");
       if (!last) {
         void vscode.window.showInformationMessage("StepForge: there is no change to undo.");
         return;
@@ -218,6 +279,38 @@ export class StepForgeCommands {
       const result = await this.services.rpc().request("stepforge/undo", {});
       await this.refreshFiles();
       void vscode.window.showInformationMessage(`StepForge: ${result.message}`);
+    });
+  }
+
+  /** Pick one of StepForge's commits and open its diff (`git show`) beside the editor. */
+  async showChange(): Promise<void> {
+    await this.guarded(async () => {
+      const history = await this.services.rpc().request("stepforge/history", {});
+      const picks = [...history.entries]
+        .reverse()
+        .filter((e) => e.commit)
+        .map((e) => ({
+          label: `${e.kind ?? "change"} ${e.id}`,
+          description: `${e.commit?.slice(0, 10)} · ${e.status}`,
+          detail: e.request,
+          commit: e.commit as string,
+        }));
+      if (!picks.length) {
+        void vscode.window.showInformationMessage("StepForge: no StepForge commit yet.");
+        return;
+      }
+      const chosen = await vscode.window.showQuickPick(picks, { placeHolder: "Show which step?" });
+      if (!chosen) {
+        return;
+      }
+      const root = (this.services.root() as vscode.Uri).fsPath;
+      const { stdout } = await promisify(execFile)(
+        "git",
+        ["show", "--stat", "--patch", "--no-color", chosen.commit, "--"],
+        { cwd: root, maxBuffer: 32 * 1024 * 1024 },
+      );
+      const document = await vscode.workspace.openTextDocument({ content: stdout, language: "diff" });
+      await vscode.window.showTextDocument(document, { preview: true });
     });
   }
 
@@ -413,7 +506,10 @@ export class StepForgeCommands {
         void vscode.window.showInformationMessage("StepForge: no plan yet. Run “StepForge: Plan Project”.");
         return;
       }
-      const counts = Object.entries(status.counts ?? {}).map(([state, n]) => `${n} ${state}`).join(", ");
+      const counts = Object.entries(status.counts ?? {})
+        .filter(([, n]) => n > 0) // every state is counted, most are 0
+        .map(([state, n]) => `${n} ${state}`)
+        .join(", ");
       const usage = status.usage;
       const picked = await vscode.window.showQuickPick(
         (status.files ?? []).map((f) => ({ label: f.path, description: f.state, detail: f.reason ?? undefined })),

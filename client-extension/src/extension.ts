@@ -82,6 +82,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     secrets: context.secrets,
     restartDaemon,
     showOutput: () => output.show(),
+    log: (message) => output.info(message),
   });
   commands.register(context);
   const view = vscode.window.createTreeView("stepforge.files", { treeDataProvider: files });

@@ -20,10 +20,12 @@ export interface StepForgeProtocol {
   CheckParams?: CheckParams;
   CheckResult?: CheckResult;
   CheckTier?: CheckTier;
+  CommitInfo?: CommitInfo;
   ConflictDetailsParams?: ConflictDetailsParams;
   ConflictDetailsResult?: ConflictDetailsResult;
   ConflictInfo?: ConflictInfo;
   DataModel?: DataModel;
+  FileCounts?: FileCounts;
   FileIssue?: FileIssue;
   FileState?: FileState;
   FileStatusEntry?: FileStatusEntry;
@@ -57,6 +59,7 @@ export interface StepForgeProtocol {
   PreviewStopParams?: PreviewStopParams;
   PreviewStopResult?: PreviewStopResult;
   Problem?: Problem;
+  ProblemCounts?: ProblemCounts;
   RegenerateFileParams?: RegenerateFileParams;
   RegenerateFileResult?: RegenerateFileResult;
   RegenerateOutcome?: RegenerateOutcome;
@@ -94,11 +97,20 @@ export interface ChangeParams {
    * What to change, e.g. "add a favorites page" (not blank).
    */
   request: string;
+  /**
+   * With repair: also run the behaviour checks against the running backend where the Docker sandbox is available (default: the runtimeChecks setting).
+   */
+  runtimeChecks?: boolean | null;
   workDoneToken?: number | string | null;
   workspace?: string | null;
 }
 export interface ChangeResult {
+  commit?: CommitInfo | null;
   conflicts?: ConflictInfo[];
+  /**
+   * What the change did to the app's existing database: the migration it wrote and applied, or why it could not (then also a problem on the model).
+   */
+  database?: string | null;
   /**
    * The plan delta (as the LLM gave it, validated).
    */
@@ -121,6 +133,20 @@ export interface ChangeResult {
   skipped?: FileIssue[];
   usage?: Usage;
   written?: string[];
+}
+/**
+ * The git commit a run made of the files it wrote (setting `git`), or why it made none.
+ */
+export interface CommitInfo {
+  message: string;
+  /**
+   * The commit; absent when none was made.
+   */
+  sha?: string | null;
+  /**
+   * True when a commit was due and not made (a hook refused it, a rebase or merge is in progress, git failed): the files are written, the message says what to do.
+   */
+  warning?: boolean;
 }
 export interface ConflictInfo {
   conflictId: string;
@@ -187,12 +213,7 @@ export interface CheckResult {
    * Whether every check that applies ran to the end. False: the project was not fully checked (`notRun` names the checks, their tiers say why); no problems then does not mean a clean project.
    */
   complete?: boolean;
-  /**
-   * error/warning counts
-   */
-  counts?: {
-    [k: string]: number;
-  };
+  counts?: ProblemCounts;
   elapsedSeconds?: number;
   /**
    * The checks that applied but did not run or finish.
@@ -204,6 +225,13 @@ export interface CheckResult {
    */
   screenshots?: PageScreenshot[];
   tiers: CheckTier[];
+}
+/**
+ * Problems by severity: both, 0 when there are none.
+ */
+export interface ProblemCounts {
+  error?: number;
+  warning?: number;
 }
 /**
  * A picture of one planned route as the runtime check saw it in a desktop-wide browser.
@@ -273,6 +301,19 @@ export interface ModelField {
   type?: string;
   [k: string]: unknown;
 }
+/**
+ * How many planned files are in each state: every state, 0 when none is.
+ */
+export interface FileCounts {
+  conflict?: number;
+  deleted?: number;
+  done?: number;
+  failed?: number;
+  generating?: number;
+  pending?: number;
+  skipped?: number;
+  userModified?: number;
+}
 export interface FileStatusEntry {
   attempts?: number;
   path: string;
@@ -304,12 +345,17 @@ export interface GenerateParams {
    * Rounds of repair (default: the repairRounds setting).
    */
   repairRounds?: number | null;
+  /**
+   * With repair: also run the behaviour checks against the running backend where the Docker sandbox is available (default: the runtimeChecks setting).
+   */
+  runtimeChecks?: boolean | null;
   singleShot?: boolean;
   workDoneToken?: number | string | null;
   workspace?: string | null;
 }
 export interface GenerateResult {
   checks?: CheckTier[];
+  commit?: CommitInfo | null;
   conflicts?: ConflictInfo[];
   elapsedSeconds: number;
   failed: FileIssue[];
@@ -332,12 +378,20 @@ export interface GenerateResult {
 }
 export interface HistoryEntry {
   /**
+   * Its git commit.
+   */
+  commit?: string | null;
+  /**
    * path -> added, modified or removed
    */
   files: {
     [k: string]: string;
   };
   id: number;
+  /**
+   * The run: plan, generate, change, regenerate, resolve or undo.
+   */
+  kind?: string;
   request: string;
   status: "applying" | "applied" | "undone";
   summary: string;
@@ -427,6 +481,7 @@ export interface PlanResult {
    * LLM calls made: 1 plus the re-asks.
    */
   attempts: number;
+  commit?: CommitInfo | null;
   notes?: string[];
   /**
    * The validated plan, as stored in planPath.
@@ -451,6 +506,10 @@ export interface PreviewData {
    * DATABASE_URL as the backend sees it.
    */
   databaseUrl: string;
+  /**
+   * Why the running backend cannot use its database (it does not answer, is not a database, cannot be migrated), from the backend's log; the data is left as it is.
+   */
+  error?: string | null;
   /**
    * For people: the docker volume, or the file's path.
    */
@@ -560,6 +619,7 @@ export interface RegenerateFileParams {
   workspace?: string | null;
 }
 export interface RegenerateFileResult {
+  commit?: CommitInfo | null;
   conflictId?: string | null;
   message: string;
   outcome: RegenerateOutcome;
@@ -578,6 +638,7 @@ export interface ResolveConflictParams {
 }
 export interface ResolveConflictResult {
   choice: "mine" | "generated" | "merged";
+  commit?: CommitInfo | null;
   message: string;
   path: string;
 }
@@ -587,9 +648,7 @@ export interface StatusParams {
 }
 export interface StatusResult {
   conflicts?: ConflictInfo[];
-  counts?: {
-    [k: string]: number;
-  };
+  counts?: FileCounts;
   files?: FileStatusEntry[];
   generating?: boolean;
   planChanges?: PlanChanges;
@@ -600,11 +659,9 @@ export interface StatusResult {
   planPath?: string | null;
   planPresent: boolean;
   /**
-   * Problems of the last check, by severity.
+   * Problems of the last check, by severity; null before the first check.
    */
-  problems?: {
-    [k: string]: number;
-  };
+  problems?: ProblemCounts | null;
   projectName?: string | null;
   usage?: Usage;
   workspace: string;
@@ -624,6 +681,15 @@ export interface UndoResult {
    * False when the project could not be checked after the undo (the message says why): `breaks` is then unknown, not empty.
    */
   checked?: boolean;
+  commit?: CommitInfo | null;
+  /**
+   * Files where your edits and the revert overlap: left as they are; resolve them like StepForge's other conflicts (generated = the version before the change).
+   */
+  conflicts?: ConflictInfo[];
+  /**
+   * What the undo did to the app's database: the change's migration downgraded.
+   */
+  database?: string | null;
   id: number;
   /**
    * Files you edited since the change: not touched.

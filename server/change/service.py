@@ -38,7 +38,7 @@ from protocol.plan import Plan
 from server import prompts
 from server.change.delta import validate_delta
 from server.change.prompt import change_messages
-from server.change.undo import breakage_line, is_changes_output, kept_breakage
+from server.change.undo import breakage_line, is_changes_output, kept_breakage, revert_commits
 from server.checks.publisher import ProblemPublisher
 from server.checks.service import Checker
 from server.config import Settings
@@ -47,6 +47,7 @@ from server.generation.service import GenerationRun, RunOptions
 from server.llm import LLMClient
 from server.planning.asking import JsonAsk, ask_until_valid
 from server.planning.planner import plan_document
+from server.preview import migrations
 from server.progress import Progress
 from server.repair import check_and_repair
 from server.template import template_paths
@@ -55,6 +56,16 @@ from server.template.packages import add_plan_packages
 from server.workspace import layout
 from server.workspace.atomic import atomic_write
 from server.workspace.conflicts import resolve_conflict
+from server.workspace.git.history import run_commits
+from server.workspace.git.ignore import PLAN_PATH
+from server.workspace.git.repository import find_repository
+from server.workspace.git.trailers import (
+    PART_OF_TRAILER,
+    REVERTS_TRAILER,
+    RunCommit,
+    last_undoable_change,
+    reverted,
+)
 from server.workspace.history import ChangeEntry, HistoryStore, TouchedFile
 from server.workspace.paths import safe_join
 from server.workspace.session import WorkspaceSession
@@ -161,6 +172,8 @@ class ChangeService:
             await self._record_before(session, delta, entry)
             await anyio.to_thread.run_sync(history.save, entry)
             result.history_id = entry.id
+            if session.run is not None:  # the change's commit: `StepForge-Run: change N`
+                session.run.request, session.run.number = params.request, entry.id
 
             progress.report("Writing the new plan", 10)
             await self._write_plan(session, plan, changed)
@@ -211,7 +224,13 @@ class ChangeService:
                 if params.repair
                 else 0,
                 concurrency=params.concurrency or self.settings.concurrency,
+                runtime_checks=params.runtime_checks,
             )
+            # The database follows the models (a migration, committed with the change).
+            migration, migration_problems = await migrations.after_run(
+                session, self.settings, delta.touched(), f"change {entry.id} {delta.summary}"
+            )
+            outcome.report.problems += migration_problems
             await self._record_after(session, entry)
             entry.status = "applied"
             await anyio.to_thread.run_sync(history.save, entry)
@@ -227,6 +246,8 @@ class ChangeService:
         result.repaired = sorted(outcome.repaired)
         result.usage = usage + generated.usage
         result.repair_usage = outcome.usage
+        if migration is not None:
+            result.database = migration.message()
         result.elapsed_seconds = round(time.monotonic() - started, 3)
         return result
 
@@ -264,6 +285,7 @@ class ChangeService:
         await anyio.to_thread.run_sync(meta.write, layout.PLAN_PREVIOUS, plan_document(before))
         await anyio.to_thread.run_sync(meta.write, layout.PLAN, plan_document(after))
         session.set_plan(after)
+        session.wrote(PLAN_PATH)
 
     async def _remove(
         self, session: WorkspaceSession, paths: list[str]
@@ -280,6 +302,7 @@ class ChangeService:
                 target = safe_join(session.root, path)
                 await anyio.to_thread.run_sync(target.unlink)
                 session.hashes.forget(target)
+                session.removed(path)
                 removed.append(path)
             else:
                 kept.append(
@@ -304,52 +327,171 @@ class ChangeService:
 
     # --- history and undo ----------------------------------------------------------------------
 
+    def _require_git(self, what: str) -> None:
+        if not self.settings.git:
+            raise StepForgeError(
+                f"{what} needs StepForge's history in git, and the setting git is off "
+                f"({self.settings.name_of('git')}): turn it on to record and undo changes.",
+                code=ErrorCode.INVALID_PARAMS,
+            )
+
+    async def _commits(self, session: WorkspaceSession) -> list[RunCommit]:
+        repository = await find_repository(session.root)
+        return await run_commits(repository) if repository is not None else []
+
     async def history(self, session: WorkspaceSession) -> HistoryResult:
-        entries = await anyio.to_thread.run_sync(HistoryStore(session.meta).entries)
-        return HistoryResult(
-            entries=[
+        """StepForge's commits (newest last), and the changes of `.stepforge/history/` that have
+        no commit (made before the history was kept in git, or interrupted)."""
+        self._require_git("`stepforge history`")
+        commits = await self._commits(session)
+        legacy = await anyio.to_thread.run_sync(HistoryStore(session.meta).entries)
+        done = reverted(commits)
+        committed = {c.number for c in commits if c.kind == "change"}
+        entries = [
+            HistoryEntry(
+                id=e.id,
+                request=e.request,
+                summary=e.summary,
+                time=e.time,
+                status=e.status,
+                files={path: f.action for path, f in e.files.items()},
+            )
+            for e in legacy
+            if e.id not in committed
+        ]
+        requests = {e.id: (e.request, e.summary) for e in legacy}
+        for commit in reversed(commits):
+            request, summary = (
+                requests.get(commit.number, (commit.subject, ""))
+                if commit.kind == "change"
+                else (commit.subject, "")
+            )
+            entries.append(
                 HistoryEntry(
-                    id=e.id,
-                    request=e.request,
-                    summary=e.summary,
-                    time=e.time,
-                    status=e.status,
-                    files={path: f.action for path, f in e.files.items()},
+                    id=commit.number,
+                    kind=commit.kind,
+                    commit=commit.sha,
+                    request=request,
+                    summary=summary,
+                    time=commit.time,
+                    status="undone" if commit.sha in done else "applied",
+                    files=commit.files,
                 )
-                for e in entries
-            ]
-        )
+            )
+        entries.sort(key=lambda e: e.time)
+        return HistoryResult(entries=entries)
 
     async def undo(self, session: WorkspaceSession) -> UndoResult:
+        """The last change: reverted with git (its commits) or, for a change without a commit
+        (interrupted, or older than the history in git), by the bytes of its history entry."""
+        self._require_git("`stepforge undo`")
         async with session.exclusive("undo") as store:
             history = HistoryStore(session.meta)
             entry = await anyio.to_thread.run_sync(history.last_undoable)
+            group = last_undoable_change(await self._commits(session))
+            if group is not None and (entry is None or entry.id <= group[0].number):
+                return await self._undo_commits(session, store, history, group)
             if entry is None:
                 raise StepForgeError(
                     "There is no change to undo (`stepforge history` lists them).",
                     code=ErrorCode.INVALID_PARAMS,
                 )
-            interrupted = entry.status == "applying"
-            reverted: list[str] = []
-            kept: list[FileIssue] = []
-            for path, touched in entry.files.items():
-                disk = await anyio.to_thread.run_sync(session.disk_hash, path)
-                if not is_changes_output(entry, touched, disk, store.state.files.get(path)):
-                    kept.append(
-                        FileIssue(path=path, reason="you edited it since the change; not touched")
-                    )
-                    self._forget_pending(session, path)
-                    continue
-                await self._revert(session, path, touched)
-                reverted.append(path)
+            return await self._undo_entry(session, store, history, entry)
+
+    async def _undo_commits(
+        self,
+        session: WorkspaceSession,
+        store: Any,
+        history: HistoryStore,
+        group: list[RunCommit],
+    ) -> UndoResult:
+        change = group[0]
+        repository = await find_repository(session.root)
+        assert repository is not None  # the commits came from it
+        entries = await anyio.to_thread.run_sync(history.entries)
+        entry = next((e for e in entries if e.id == change.number), None)
+        before_records = (
+            {p: f.before_record for p, f in entry.files.items()} if entry is not None else {}
+        )
+        before_bytes: dict[str, bytes | None] = {}
+        if entry is not None:
             self._drop_conflicts_of(session, entry)
-            previous = Plan.model_validate(entry.previous_plan)
-            current = await anyio.to_thread.run_sync(session.require_plan)
-            await self._write_plan(session, current, previous)
-            await register(session, previous)
+            for path, touched in entry.files.items():
+                before_bytes[path] = await anyio.to_thread.run_sync(
+                    session.baselines.get, touched.before
+                )
+        # The database goes back first, while the change's migration files are still there.
+        downgraded = await migrations.undo_change(
+            session.root, self.settings, [path for commit in group for path in commit.files]
+        )
+        done = await revert_commits(session, repository, group, before_records, before_bytes)
+        plan = await anyio.to_thread.run_sync(session.require_plan)
+        await register(session, plan)
+        if session.run is not None:
+            session.run.subject = f'Revert "{change.subject}"'
+            session.run.body = [f"This reverts commit {c.sha}." for c in group]
+            if done.kept:
+                session.run.body += ["", "Kept (you edited them since the change):"]
+                session.run.body += [f"  {k.path}: {k.reason}" for k in done.kept]
+            session.run.trailers[REVERTS_TRAILER] = [c.sha for c in group]
+        if entry is not None:
             entry.status = "undone"
             await anyio.to_thread.run_sync(history.save, entry)
-            await store.save()
+        await store.save()
+        title = (entry.summary or entry.request) if entry is not None else change.subject
+        message = (
+            f"Undid change {change.number} ({title}): "
+            f"{len(done.reverted) + len(done.merged)} file(s) reverted"
+        )
+        if done.merged:
+            message += f" ({len(done.merged)} merged with your later edits)"
+        if done.conflicts:
+            message += (
+                f", {len(done.conflicts)} in conflict with your edits (left as they are; "
+                "`stepforge conflicts` resolves them)"
+            )
+        kept = [k for k in done.kept if k.path not in {c.path for c in done.conflicts}]
+        if kept:
+            message += f", {len(kept)} kept because you edited them"
+        result = UndoResult(
+            id=change.number,
+            reverted=sorted(done.reverted + done.merged),
+            kept=done.kept,
+            conflicts=done.conflicts,
+            message=message,
+            database=downgraded.message() if downgraded is not None else None,
+        )
+        if done.kept:
+            await self._report_breakage(session, plan, result)
+        result.message += "."
+        return result
+
+    async def _undo_entry(
+        self, session: WorkspaceSession, store: Any, history: HistoryStore, entry: ChangeEntry
+    ) -> UndoResult:
+        interrupted = entry.status == "applying"
+        reverted: list[str] = []
+        kept: list[FileIssue] = []
+        for path, touched in entry.files.items():
+            disk = await anyio.to_thread.run_sync(session.disk_hash, path)
+            if not is_changes_output(entry, touched, disk, store.state.files.get(path)):
+                kept.append(
+                    FileIssue(path=path, reason="you edited it since the change; not touched")
+                )
+                self._forget_pending(session, path)
+                continue
+            await self._revert(session, path, touched)
+            reverted.append(path)
+        self._drop_conflicts_of(session, entry)
+        previous = Plan.model_validate(entry.previous_plan)
+        current = await anyio.to_thread.run_sync(session.require_plan)
+        await self._write_plan(session, current, previous)
+        await register(session, previous)
+        entry.status = "undone"
+        await anyio.to_thread.run_sync(history.save, entry)
+        await store.save()
+        if session.run is not None:
+            session.run.subject = f"Undo change {entry.id}: {entry.summary or entry.request}"
         message = (
             f"Undid {'interrupted ' if interrupted else ''}change {entry.id} "
             f"({entry.summary or entry.request}): {len(reverted)} file(s) reverted"
@@ -438,6 +580,8 @@ class ChangeService:
         touched.conflict_id = params.conflict_id
         touched.resolved = params.choice
         await anyio.to_thread.run_sync(history.save, entry)
+        if session.run is not None:  # undo of the change reverts this commit with it
+            session.run.trailers[PART_OF_TRAILER] = f"change {entry.id}"
         return result
 
     async def _revert(self, session: WorkspaceSession, path: str, touched: TouchedFile) -> None:
@@ -447,6 +591,7 @@ class ChangeService:
         if touched.before is None:  # added by the change: remove it
             if await anyio.to_thread.run_sync(target.exists):
                 await anyio.to_thread.run_sync(target.unlink)
+                session.removed(path)
             state.files.pop(path, None)
         else:
             data = await anyio.to_thread.run_sync(session.baselines.get, touched.before)
@@ -454,6 +599,7 @@ class ChangeService:
                 raise StepForgeError(f"The bytes of {path} before the change are missing.")
             if await anyio.to_thread.run_sync(session.disk_hash, path) != touched.before:
                 await anyio.to_thread.run_sync(atomic_write, target, data)
+                session.wrote(path)
             if touched.before_record is not None:
                 state.files[path] = touched.before_record
         session.hashes.forget(target)

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 SCREENSHOTS = "screenshots"
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}  # desktop width
 SOURCE = "smoke"
+# How long a page may take to show its content before it counts as blank (a real blank page costs
+# this once per check; a slow one must not be called blank).
+BLANK_WAIT_MS = 15_000
 # Whether the page's own part of the layout (<main>, or the whole body when the user's layout has
 # no <main>) shows anything: text, or a visible picture, chart, or control.
 _BLANK_SCRIPT = """() => {
@@ -63,7 +66,7 @@ async def capture(
     """Screenshot the settled page into the workspace, and whether it showed nothing; None when
     the browser could not take it (the page's own errors are the smoke test's to report)."""
     try:
-        blank = bool(await page.evaluate(_BLANK_SCRIPT))
+        blank = await _stays_blank(page)
         data = await page.screenshot(full_page=True, type="png")
     except Exception as error:  # playwright's errors, a page closed under us
         log.warning("could not picture %s: %s", route, error)
@@ -76,6 +79,27 @@ async def capture(
     return PageScreenshot(
         route=route, path=f"{META}/{SCREENSHOTS}/{name}", page_file=page_file, blank=blank
     )
+
+
+async def _stays_blank(page: Page) -> bool:
+    """Whether the page still shows nothing after waiting for it: on a busy machine Vite compiles
+    a page's modules for seconds after `load`, and a page still arriving is not a blank page."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    shows = f"() => !({_BLANK_SCRIPT})()"
+    try:
+        await page.wait_for_function(shows, timeout=BLANK_WAIT_MS)
+        return False
+    except PlaywrightTimeout:
+        pass
+    # Once more after a reload: Vite's dependency optimizer reloads every page when it finds a new
+    # dependency, and a page caught in that reload stays white without being blank.
+    try:
+        await page.reload(wait_until="load", timeout=30_000)
+        await page.wait_for_function(shows, timeout=BLANK_WAIT_MS)
+    except PlaywrightTimeout:
+        return True
+    return False
 
 
 def blank_problem(route: str, page_file: str) -> Problem:

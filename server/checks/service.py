@@ -2,7 +2,10 @@
 
 Tiers, cheapest first: syntax, imports and packages, the plan contract (pure, milliseconds), ruff,
 then the TypeScript compiler and the interpreter importing the app (in the preview's runtime), and
-with `runtime` the smoke test of the running app. A tier that cannot run, or does not finish (a
+with `runtime` the smoke test of the running app and the behaviour tier (`server.checks.behaviour`:
+round trips and the API contract against a backend of its own on a scratch database; after
+generate and change also without `runtime`, where the sandbox is available and the
+`runtimeChecks` setting is on). A tier that cannot run, or does not finish (a
 tool killed or timed out), is reported with why, and the result is then not complete: no
 problems found by an incomplete check never reads as a clean project.
 
@@ -25,9 +28,17 @@ from pathlib import Path
 import anyio
 from pydantic import ValidationError
 
-from protocol.models import CheckResult, CheckTier, PageScreenshot, PreviewRuntime, Problem
+from protocol.models import (
+    CheckResult,
+    CheckTier,
+    PageScreenshot,
+    PreviewRuntime,
+    Problem,
+    ProblemCounts,
+)
 from protocol.plan import Plan
-from server.checks import smoke
+from server.checks import api_types, behaviour, pages_in_use, smoke
+from server.checks.behaviour import findings as behaviour_findings
 from server.checks.contract import check_contract
 from server.checks.imports import check_imports
 from server.checks.problems import counts, problem, sort_problems
@@ -78,7 +89,7 @@ class CheckReport:
         return CheckResult(
             problems=self.problems,
             tiers=self.tiers,
-            counts=counts(self.problems),
+            counts=ProblemCounts.model_validate(counts(self.problems)),
             elapsed_seconds=round(self.seconds, 3),
             complete=self.complete,
             not_run=self.not_run,
@@ -157,8 +168,11 @@ class Checker:
         progress: Progress | None = None,
         tools_runtime: PreviewRuntime | None = None,
         plan_error: str | None = None,
+        behaviour_checks: bool = False,
     ) -> CheckReport:
         """Every tier (`tools=False`: the fast ones only, and the result is not kept).
+        `behaviour_checks`: the behaviour tier without the rest of the runtime tier (the repair
+        loop's choice where a sandbox is available); `runtime` runs it too.
         `plan_error`: why plan.json could not be read (a problem on it; the contract with the
         plan then goes unchecked, so the check is not complete)."""
         progress = progress or NoProgress()
@@ -193,6 +207,13 @@ class Checker:
 
             return await anyio.to_thread.run_sync(run)
 
+        if tools and api_types.applies(project):
+            # Before every other tier: the compiler (and the import check) read the types.
+            progress.report("Writing the frontend's types from the backend's API", 5)
+            written: list[bool] = []
+            await tier("types", lambda: self._api_types(root, project, tools_runtime, written))
+            if any(written):
+                project = await anyio.to_thread.run_sync(load_project, root, plan)
         progress.report("Checking syntax, imports and the plan's contract", 10)
         await tier("static", static)
         progress.report("Running ruff, the TypeScript compiler and the interpreter", 30)
@@ -204,9 +225,19 @@ class Checker:
         screenshots: list[PageScreenshot] = []
         if runtime:
             progress.report("Running the app: backend endpoints and pages in a browser", 70)
-            await tier("smoke", lambda: self._smoke(root, project, tools_runtime, screenshots))
+            unused: list[str] = []
+            await tier(
+                "smoke", lambda: self._smoke(root, project, tools_runtime, screenshots, unused)
+            )
+            if unused:  # the pages in use, part of the smoke test, did not run: say so
+                tiers.append(CheckTier(name=pages_in_use.TIER, ran=False, reason=unused[0]))
+        if (runtime or behaviour_checks) and tools and behaviour.applies(project):
+            progress.report(
+                "Exercising the backend's API: round trips and its OpenAPI contract", 85
+            )
+            await tier("behaviour", lambda: self._behaviour(root, project, tools_runtime))
         report = CheckReport(
-            sort_problems(without_echoes(problems)),
+            sort_problems(without_echoes(without_smoke_repeats(problems))),
             sorted(tiers, key=lambda t: t.name),
             time.monotonic() - started,
             project,
@@ -235,6 +266,22 @@ class Checker:
         ]
         completed = await anyio.run_process(command, check=False, env=tool_environment())
         return parse_ruff(completed.stdout.decode("utf-8", "replace"), str(root))
+
+    async def _api_types(
+        self,
+        root: Path,
+        project: Project,
+        requested: PreviewRuntime | None,
+        written: list[bool],
+    ) -> list[Problem]:
+        toolchain = await self.toolchain(root, requested)
+        try:
+            outcome = await anyio.to_thread.run_sync(api_types.refresh, toolchain, root, project)
+        except api_types.BackendDoesNotImport as error:
+            log.info("frontend types not refreshed: %s", error)
+            return []
+        written.append(outcome.written)
+        return []
 
     async def _tsc(
         self, root: Path, project: Project, requested: PreviewRuntime | None
@@ -270,13 +317,32 @@ class Checker:
         project: Project,
         requested: PreviewRuntime | None,
         screenshots: list[PageScreenshot],
+        unused: list[str],
     ) -> list[Problem]:
         status = await self.previews.status(root)
         # A preview the user started runs where they chose; one started for the test must not
         # fall back to local processes unasked.
         name = status.runtime if status.running else None
         name = name or await self.code_runtime(requested)
-        return await smoke.run(self.previews, root, project, name, screenshots)
+        return await smoke.run(self.previews, root, project, name, screenshots, unused)
+
+    async def sandbox_available(self) -> bool:
+        """Whether the Docker sandbox can run the project's code now (never local processes:
+        what runs unasked after generate or change runs sandboxed, or not at all)."""
+        reason = await anyio.to_thread.run_sync(self.previews.runtimes["docker"].unavailable)
+        return reason is None
+
+    async def _behaviour(
+        self, root: Path, project: Project, requested: PreviewRuntime | None
+    ) -> list[Problem]:
+        name = await self.code_runtime(requested)
+        runtime = self.previews.runtimes[name]
+        where = behaviour.Where(
+            runtime if isinstance(runtime, DockerRuntime) else None,
+            self.previews.owner,
+            self.previews.settings.container_env,
+        )
+        return await behaviour.run(root, project, where)
 
 
 STATIC_SOURCES = frozenset({"syntax", "imports", "packages", "contract"})
@@ -285,6 +351,23 @@ TOOL_SOURCES = frozenset({"tsc", "ruff", "python"})
 
 def _rank(source: str) -> int:
     return 0 if source in STATIC_SOURCES else 1 if source in TOOL_SOURCES else 2
+
+
+def without_smoke_repeats(problems: list[Problem]) -> list[Problem]:
+    """The behaviour tier's failure of a GET the smoke test already found failing (its 5xx, or no
+    answer) is the same defect: the smoke test's problem names it once."""
+    failing = set()
+    for item in problems:
+        if item.code == "endpoint-error" and " answered " in item.message:
+            failing.add((item.path, item.message[: item.message.index(" answered ")]))
+    return [
+        p
+        for p in problems
+        if not (
+            p.source == behaviour_findings.SOURCE
+            and any(p.path == path and f": {sent} " in p.message for path, sent in failing)
+        )
+    ]
 
 
 def without_echoes(problems: list[Problem]) -> list[Problem]:

@@ -20,7 +20,7 @@ import anyio
 import httpx
 
 from protocol.models import PageScreenshot, PreviewRuntime, PreviewStartParams, Problem
-from server.checks import pictures
+from server.checks import pages_in_use, pictures
 from server.checks.contract import _owner_of
 from server.checks.problems import problem
 from server.checks.project import Project
@@ -146,10 +146,11 @@ async def run(
     project: Project,
     runtime: PreviewRuntime | None = None,
     screenshots: list[PageScreenshot] | None = None,
+    unused: list[str] | None = None,
 ) -> list[Problem]:
     """`runtime`: where to start the preview when none runs (the checker's choice: never a
     fallback to local processes the user did not choose). `screenshots` receives a picture of
-    every route that loaded."""
+    every route that loaded; `unused` why the pages were not used (forms, buttons), if so."""
     status = await previews.status(root)
     started_here = False
     if not (status.running and status.health and status.health.backend):
@@ -173,8 +174,16 @@ async def run(
     try:
         assert status.backend_url and status.frontend_url
         found = await _backend(status.backend_url, project)
+        if not started_here and unused is not None and project.plan and project.plan.routes:
+            unused.append(pages_in_use.NOT_ON_USER_DATA)
         found += await _pages(
-            status.frontend_url, project, root, screenshots if screenshots is not None else []
+            status.frontend_url,
+            project,
+            root,
+            screenshots if screenshots is not None else [],
+            # Only a preview on a scratch database is used (forms submitted, buttons clicked):
+            # never the user's own data.
+            status.backend_url if started_here else None,
         )
         return found
     finally:
@@ -212,8 +221,13 @@ async def _backend(backend_url: str, project: Project) -> list[Problem]:
 
 
 async def _pages(
-    frontend_url: str, project: Project, root: Path, screenshots: list[PageScreenshot]
+    frontend_url: str,
+    project: Project,
+    root: Path,
+    screenshots: list[PageScreenshot],
+    backend_url: str | None = None,
 ) -> list[Problem]:
+    """`backend_url`: exercise each page as a user would (server.checks.pages_in_use)."""
     plan = project.plan
     executable = chromium()
     if plan is None or not plan.routes:
@@ -228,6 +242,7 @@ async def _pages(
         ) from None
     found: list[Problem] = []
     await anyio.to_thread.run_sync(pictures.clear_pictures, root)
+    schema = await pages_in_use.backend_schema(backend_url) if backend_url else None
     async with async_playwright() as playwright:
         browser_env: dict[str, str | float | bool] = {**tool_environment()}
         browser = await playwright.chromium.launch(
@@ -241,6 +256,7 @@ async def _pages(
                 shot: PageScreenshot | None = None
                 page.on("pageerror", _collect_uncaught(errors))
                 page.on("console", _collect_console(errors))
+                watch = pages_in_use.PageWatch(page, backend_url) if backend_url else None
                 try:
                     await page.goto(frontend_url + route.path, wait_until="load", timeout=30_000)
                     await page.wait_for_timeout(SETTLE_MS)
@@ -248,6 +264,11 @@ async def _pages(
                     errors.append(f"the page did not load: {error}")
                 else:
                     shot = await pictures.capture(page, root, route.path, page_file)
+                    if watch is not None:
+                        loaded = len(errors)
+                        await pages_in_use.exercise(page, watch, route.path, schema)
+                        del errors[loaded:]  # what using the page raised is the watch's to say
+                        found += await watch.problems(project, route.path, page_file)
                 finally:
                     await page.close()
                 for text in dict.fromkeys(errors):

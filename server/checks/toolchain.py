@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import secrets
 import subprocess
 import threading
@@ -40,7 +41,21 @@ from server.workspace.meta import MetaFiles
 log = logging.getLogger(__name__)
 
 INSTALL_TIMEOUT = 600
-TOOL_TIMEOUT = 120
+
+
+def _seconds_from_env(name: str, default: int) -> int:
+    """A time limit a slow machine may raise (a loaded CI runner); a value that is not a positive
+    whole number of seconds keeps the default."""
+    raw = os.environ.get(name, "")
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    if raw:
+        log.warning("%s=%r is not a positive number of seconds; using %d", name, raw, default)
+    return default
+
+
+# How long tsc, the interpreter or ruff may run in one check (STEPFORGE_TOOL_TIMEOUT).
+TOOL_TIMEOUT = _seconds_from_env("STEPFORGE_TOOL_TIMEOUT", 120)
 
 
 class ToolUnavailable(Exception):
@@ -60,6 +75,8 @@ class Toolchain(Protocol):
 
     def tsc(self) -> ToolRun: ...
     def import_app(self, nonce: str) -> ToolRun: ...
+    def backend_python(self, code: str, stdin: bytes) -> ToolRun: ...
+    def frontend_node(self, script: str, module: str, stdin: bytes) -> ToolRun: ...
     def close(self) -> None: ...
 
 
@@ -125,20 +142,20 @@ class DockerToolchain:
         )
         # The checker has no network (it runs the project's code): a volume that still lacks the
         # dependencies gets them from a one-shot installer on a network of its own.
-        if container.exec_run(["test", "-f", "/deps/.installed"]).exit_code != 0:
-            failed = volumes.install_dependencies(
-                client,
-                self.root,
-                role,
-                image,
-                volume,
-                self.runtime.mounts,
-                self.environment,
-                INSTALL_TIMEOUT,
-            )
-            if failed is not None:
-                container.remove(force=True)
-                raise ToolUnavailable(f"installing the {role}'s dependencies failed: {failed}")
+        failed = volumes.install_missing_dependencies(
+            client,
+            container,
+            self.root,
+            role,
+            image,
+            volume,
+            self.runtime.mounts,
+            self.environment,
+            INSTALL_TIMEOUT,
+        )
+        if failed is not None:
+            container.remove(force=True)
+            raise ToolUnavailable(f"installing the {role}'s dependencies failed: {failed}")
         return container
 
     def _exec(self, role: sandbox.Role, argv: list[str], stdin: bytes = b"") -> ToolRun:
@@ -185,9 +202,17 @@ class DockerToolchain:
         return ToolRun(run.code, run.verdict + run.output)
 
     def import_app(self, nonce: str) -> ToolRun:
-        return self._exec(
-            "backend", ["/deps/venv/bin/python", "-c", HARNESS], stdin=f"{nonce}\n".encode()
-        )
+        return self.backend_python(HARNESS, f"{nonce}\n".encode())
+
+    def backend_python(self, code: str, stdin: bytes) -> ToolRun:
+        """`code` run by the backend's interpreter in its checker (server.checks.api_types)."""
+        return self._exec("backend", ["/deps/venv/bin/python", "-c", code], stdin=stdin)
+
+    def frontend_node(self, script: str, module: str, stdin: bytes) -> ToolRun:
+        """An ES module `script` run by Node in the frontend's checker, given the path of
+        `module` (under the installed node_modules) as its argument."""
+        argv = ["node", "--input-type=module", "-e", script, f"/deps/node_modules/{module}"]
+        return self._exec("frontend", argv, stdin=stdin)
 
     def close(self) -> None:
         for role in sandbox.ROLES:
@@ -261,13 +286,27 @@ class LocalToolchain:
         return ToolRun(run.code, run.verdict + run.output)
 
     def import_app(self, nonce: str) -> ToolRun:
+        return self.backend_python(HARNESS, f"{nonce}\n".encode())
+
+    def backend_python(self, code: str, stdin: bytes) -> ToolRun:
         try:
             python = install_backend(self.root, self.env)
         except Exception as error:
             raise ToolUnavailable(
                 f"installing the backend's requirements failed: {error}"
             ) from error
-        return self._run([str(python), "-c", HARNESS], "backend", stdin=f"{nonce}\n".encode())
+        return self._run([str(python), "-c", code], "backend", stdin=stdin)
+
+    def frontend_node(self, script: str, module: str, stdin: bytes) -> ToolRun:
+        try:
+            install_frontend(self.root, self.env)
+        except Exception as error:
+            raise ToolUnavailable(
+                f"installing the frontend's dependencies failed: {error}"
+            ) from error
+        installed = self.root / "frontend" / "node_modules" / module
+        argv = ["node", "--input-type=module", "-e", script, str(installed)]
+        return self._run(argv, "frontend", stdin=stdin)
 
     def close(self) -> None:
         pass

@@ -34,9 +34,9 @@ NONCE_BYTES = 16
 # harness then leaves with os._exit, so no atexit handler or leftover thread of the app runs after
 # it. An app that deliberately hunts for the nonce in this process's memory, or for the kept
 # descriptor, can still forge the verdict: see SECURITY.md for what this does and does not promise.
-HARNESS = """
-import os, sys, json, traceback
-
+# The harness's first step, shared with every harness that runs the app's code for a verdict
+# (server.checks.api_types): read the nonce, close stdin, keep stdout for the verdict alone.
+CHANNEL = """
 def _channel():
     nonce = b""
     while not nonce.endswith(b"\\n") and len(nonce) < 256:
@@ -51,7 +51,13 @@ def _channel():
     os.set_inheritable(verdict, False)
     os.dup2(2, 1)
     return verdict, nonce.strip().decode("ascii", "replace")
-
+"""
+HARNESS = (
+    """
+import os, sys, json, traceback
+"""
+    + CHANNEL
+    + """
 def _harness(write=os.write, leave=os._exit, dumps=json.dumps, extract=traceback.extract_tb):
     verdict, nonce = _channel()
     sys.path.insert(0, ".")
@@ -81,6 +87,7 @@ def _harness(write=os.write, leave=os._exit, dumps=json.dumps, extract=traceback
 
 _harness()
 """.replace("@MARK@", repr(HARNESS_MARK))
+)
 
 
 def new_nonce() -> str:

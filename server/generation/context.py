@@ -81,7 +81,10 @@ def build_file_prompt(
     current: str | None = None,
     ui: str | None = None,
     tables: str = "",
+    api_types: str = "",
 ) -> FilePrompt:
+    """`api_types`: the backend's API as TypeScript types, with how to use them (for a frontend
+    file that talks to the backend: server.checks.api_types), before the other files."""
     system = prompts.FILE_WRITER_SYSTEM
     if "{{path}}" not in template.replace(" ", ""):
         # An override without the target: name it last, where the shipped template does.
@@ -148,6 +151,8 @@ def build_file_prompt(
         remaining -= cost
         return True
 
+    if api_types:
+        add(api_types)  # within the budget like any file; without room the compiler still holds
     for source in direct:
         if add(_fence(source.path, source.text, "full text")):
             result.full.append(source.path)

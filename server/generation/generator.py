@@ -13,6 +13,7 @@ import anyio
 from protocol.models import FileState, Usage
 from protocol.plan import Plan
 from server import prompts
+from server.checks import api_types
 from server.config import Settings
 from server.errors import StepForgeError
 from server.generation.context import (
@@ -163,6 +164,7 @@ class FileGenerator:
                 instructions=ask.instructions,
                 current=current,
                 tables=tables_note(self.plan, path),
+                api_types=api_types.prompt_for(self.session.root, path, current),
             )
 
         return await anyio.to_thread.run_sync(build)

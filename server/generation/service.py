@@ -249,6 +249,7 @@ class GenerationRun:
     async def _fail(self, path: str, reason: str) -> None:
         self.tally.failed.append(FileIssue(path=path, reason=reason))
         self._finished += 1
+        self.session.failed(path, reason)
         await self.session.transition(path, FileState.FAILED, reason)
 
     def _count_written(self, result: FileResult) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -183,3 +184,19 @@ def reset_folder(root: Path) -> Path | None:
         else:
             entry.unlink()
     return target
+
+
+# --- a database the app cannot use ------------------------------------------------------------
+
+# The one line the template's db.py raises when the database does not answer, is not a database,
+# or cannot be migrated (it names the database).
+_DATABASE_ERROR = re.compile(r"RuntimeError: (The database .* cannot be (?:used|migrated).*)$")
+
+
+def database_error(lines: list[str]) -> str | None:
+    """Why the backend cannot use its database, from its log (the last such line), or None."""
+    for line in reversed(lines):
+        found = _DATABASE_ERROR.search(line)
+        if found:
+            return found.group(1).strip()
+    return None

@@ -227,7 +227,7 @@ class DockerRuntime:
                     all=True, filters={"label": f"{LABEL}.managed=1"}
                 )
                 if container.labels.get(f"{LABEL}.purpose", "preview")
-                in ("preview", "checks", "install")
+                in ("preview", "checks", "install", "migration")
             ]
         except DockerException:
             return []

@@ -35,7 +35,7 @@ from protocol.models import (
 )
 from server.config import Settings
 from server.errors import StepForgeError
-from server.preview import database
+from server.preview import database, migrations
 from server.preview.docker_runtime import DockerRuntime
 from server.preview.launch import LaunchSpec
 from server.preview.local_runtime import LocalRuntime
@@ -200,6 +200,11 @@ class PreviewService:
             await self._stop_record(record)
 
         runtime, why = await self.choose_runtime(params.runtime)
+        if not scratch_data:  # a migration the last change could not make: tried again first
+            migrated = await migrations.pending_before_start(root, self.settings)
+            if migrated is not None and migrated.state in ("failed", "unmigratable"):
+                if self.on_warning is not None:
+                    self.on_warning(migrated.message())
         remembered = (record.frontend_port, record.backend_port) if record else None
         record = await self._start_on_free_pair(
             root, runtime, remembered, params, why, progress, scratch_data
@@ -343,8 +348,13 @@ class PreviewService:
                 if dead or crashed or time.monotonic() > deadline:
                     lines = await anyio.to_thread.run_sync(runtime.tail, record, 30)
                     shown = "\n".join(f"[{role}] {line}" for role, line in lines) or "(no output)"
+                    unusable = database.database_error(
+                        [line for role, line in lines if role == "backend"]
+                    )
                     what = (
-                        f"the {' and '.join(dead)} server exited"
+                        f"the backend cannot use its database: {unusable}"
+                        if unusable
+                        else f"the {' and '.join(dead)} server exited"
                         if dead
                         else "the backend crashed while importing the app"
                         if crashed
@@ -414,15 +424,24 @@ class PreviewService:
             return PreviewStatusResult(
                 running=False, data=database.describe(root, last) if last else None
             )
-        alive = await anyio.to_thread.run_sync(self.runtimes[record.runtime].alive, record)
+        runtime = self.runtimes[record.runtime]
+        alive = await anyio.to_thread.run_sync(runtime.alive, record)
+        health = await check_health(record)
+        data = database.describe(root, record.runtime)
+        if not health.backend:  # a database it cannot use: said, with the database's name
+
+            def backend_lines() -> list[str]:
+                return [line for role, line in runtime.tail(record, 200) if role == "backend"]
+
+            data.error = database.database_error(await anyio.to_thread.run_sync(backend_lines))
         return PreviewStatusResult(
             running=all(alive.values()),
             runtime=record.runtime,
             frontend_url=record.frontend_url,
             backend_url=record.backend_url,
-            health=await check_health(record),
+            health=health,
             detached=record.detached,
-            data=database.describe(root, record.runtime),
+            data=data,
         )
 
     async def stop(self, root: Path) -> PreviewStopResult:

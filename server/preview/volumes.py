@@ -24,6 +24,7 @@ from pathlib import Path
 
 import docker
 from docker.errors import APIError, NotFound
+from docker.models.containers import Container
 
 from server.preview import networks
 from server.preview.launch import BACKEND_LOCKS, FRONTEND_LOCKS, dependency_key
@@ -118,7 +119,9 @@ def run_over_volumes(
 ) -> bytes:
     """Run one command over volumes in a throwaway container: as the user, no network, a
     read-only root; its output."""
-    output: bytes = client.containers.run(
+    # Detached, waited for, then read: `containers.run(remove=True)` was seen to return an empty
+    # output for a command that printed, which would make a volume with data look empty.
+    container = client.containers.run(
         image,
         argv,
         user=f"{os.getuid()}:{os.getgid()}",
@@ -128,9 +131,19 @@ def run_over_volumes(
         read_only=True,
         volumes=mounts,
         labels={f"{LABEL}.managed": "1", f"{LABEL}.purpose": "volume-init"},
-        remove=True,
+        detach=True,
     )
-    return output
+    try:
+        status = container.wait()
+        output: bytes = container.logs(stdout=True, stderr=False)
+        if status.get("StatusCode", 1) != 0:
+            errors = container.logs(stdout=False, stderr=True)
+            raise docker.errors.ContainerError(
+                container, status.get("StatusCode", 1), argv, image, errors
+            )
+        return output
+    finally:
+        container.remove(force=True)
 
 
 def copy_volume(client: docker.DockerClient, source: str, target: str, image: str) -> None:
@@ -261,6 +274,24 @@ def _install(
 # --- installing into a volume -------------------------------------------------------------
 
 INSTALL_OUTPUT_LINES = 10
+
+
+def install_missing_dependencies(
+    client: docker.DockerClient,
+    running: Container,
+    root: Path,
+    role: Role,
+    image: str,
+    volume: str,
+    mounts: list[str],
+    environment: dict[str, str],
+    timeout: int,
+) -> str | None:
+    """`install_dependencies` for a container that runs with `volume` at /deps and no network (a
+    checker): nothing, not even the installer, when the volume holds them already."""
+    if running.exec_run(["test", "-f", "/deps/.installed"]).exit_code == 0:
+        return None
+    return install_dependencies(client, root, role, image, volume, mounts, environment, timeout)
 
 
 def install_dependencies(

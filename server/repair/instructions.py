@@ -36,8 +36,8 @@ def imported_files(project: Project, path: str) -> list[str]:
 def repair_instructions(project: Project, path: str, problems: list[Problem]) -> str:
     lines = [
         "Fix these problems that the project's checks (the TypeScript compiler, the Python "
-        "interpreter, the linter, the plan's contract) found in this file; keep everything else "
-        "as it is:"
+        "interpreter, the linter, the plan's contract, the running app) found in this file; keep "
+        "everything else as it is:"
     ]
     for item in sorted(problems, key=lambda p: (p.line, p.column)):
         lines.append(f"- line {item.line}: {item.message} [{item.source} {item.code}]")
@@ -46,7 +46,8 @@ def repair_instructions(project: Project, path: str, problems: list[Problem]) ->
         any(p.code in ("call-unserved",) for p in problems) or project.ts(path).api_calls
     )
     serves = path.startswith("backend/") and any(
-        p.code in ("endpoint-missing", "endpoint-error") for p in problems
+        p.code in ("endpoint-missing", "endpoint-error") or p.code.startswith("api-")
+        for p in problems
     )
     if routes and (calls_backend or serves):
         served = ", ".join(sorted({f"{r.method} {r.path}" for _, r in routes}))

@@ -53,7 +53,9 @@ class Repairer:
         checker: Checker,
         progress: Progress,
         concurrency: int,
+        behaviour_checks: bool = False,
     ) -> None:
+        self.behaviour_checks = behaviour_checks  # the running backend is checked too
         self.session = session
         self.plan = plan
         self.generator = FileGenerator(session, plan, llm, settings)
@@ -109,7 +111,9 @@ class Repairer:
     async def run(self, rounds: int) -> RepairOutcome:
         """Only while holding the workspace lock."""
         self.progress.report("Checking the generated project", 92)
-        outcome = RepairOutcome(await self.checker.check(self.root, self.plan))
+        outcome = RepairOutcome(
+            await self.checker.check(self.root, self.plan, behaviour_checks=self.behaviour_checks)
+        )
         asked: dict[str, frozenset[tuple[str, str]]] = {}
         for number in range(1, rounds + 1):
             broken = by_file(self._not_caused_by_conflicts(outcome.report))
@@ -140,7 +144,9 @@ class Repairer:
                         outcome,
                     )
             self.progress.report(f"Checking again after repair round {number}", 96)
-            outcome.report = await self.checker.check(self.root, self.plan)
+            outcome.report = await self.checker.check(
+                self.root, self.plan, behaviour_checks=self.behaviour_checks
+            )
         self._point_at_conflicts(outcome.report)
         return outcome
 
@@ -192,10 +198,17 @@ async def check_and_repair(
     *,
     rounds: int,
     concurrency: int,
+    runtime_checks: bool | None = None,
 ) -> RepairOutcome:
     """After files were generated: check the project, regenerate the files with problems for up
-    to `rounds` rounds (0: check only), register what changed. Only while holding the lock."""
-    repairer = Repairer(session, plan, llm, settings, checker, progress, concurrency)
+    to `rounds` rounds (0: check only), register what changed. Only while holding the lock.
+    With repair on and `runtime_checks` (default: the setting), the behaviour tier runs too
+    where the Docker sandbox is available: it needs no choice of the user's to run sandboxed."""
+    wanted = settings.runtime_checks if runtime_checks is None else runtime_checks
+    behaviour_checks = rounds > 0 and wanted and await checker.sandbox_available()
+    repairer = Repairer(
+        session, plan, llm, settings, checker, progress, concurrency, behaviour_checks
+    )
     outcome = await repairer.run(rounds)
     if outcome.repaired:
         await register(session, plan)

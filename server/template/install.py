@@ -9,6 +9,7 @@ import anyio
 
 from protocol.plan import Plan
 from server.template import template_bytes, template_paths
+from server.template.page_title import INDEX_HTML, titled_index_html
 from server.template.registrar import (
     ROUTER_REGISTRY,
     ROUTES_MODULE,
@@ -34,7 +35,8 @@ class Registration:
 
 
 async def lay_out_template(session: WorkspaceSession) -> list[str]:
-    """Write the template's files into a workspace that holds no app yet; never over a file."""
+    """Write the template's files into a workspace that holds no app yet; never over a file.
+    The page's title is the project's name (the plan names it before the template is laid out)."""
     if any(session.exists(marker) for marker in APP_MARKERS):
         return ["The workspace already holds an app; the template was not laid out over it."]
     written = 0
@@ -42,6 +44,9 @@ async def lay_out_template(session: WorkspaceSession) -> list[str]:
         if session.exists(relative):
             continue
         data = await anyio.to_thread.run_sync(template_bytes, relative)
+        if relative == INDEX_HTML:
+            name = session.store.state.project_name
+            data = titled_index_html(data.decode("utf-8"), name).encode("utf-8")
         result = await session.write(relative, data, recreate=True)
         written += result.outcome is WriteOutcome.WRITTEN
     log.info("laid out %d template files in %s", written, session.root)

@@ -71,10 +71,12 @@ async def resolve_conflict(
     target = safe_join(session.root, conflict.path)
     if params.choice == "generated":
         await anyio.to_thread.run_sync(atomic_write, target, generated)
+        session.wrote(conflict.path)
         message = f"{conflict.path}: replaced by the generated version."
     elif params.choice == "merged":
         assert params.content is not None
         await anyio.to_thread.run_sync(atomic_write, target, params.content.encode("utf-8"))
+        session.wrote(conflict.path)
         message = f"{conflict.path}: your merge was written."
     else:
         message = f"{conflict.path}: your version was kept."

@@ -13,7 +13,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -27,6 +27,8 @@ from server.template import template_paths
 from server.workspace import layout
 from server.workspace.atomic import read_bytes_or_none
 from server.workspace.baselines import BaselineStore
+from server.workspace.git.commits import CommitOutcome
+from server.workspace.git.record import RunRecord
 from server.workspace.hashing import HashCache
 from server.workspace.history import HistoryStore
 from server.workspace.lock import WorkspaceLock
@@ -44,6 +46,8 @@ from server.workspace.writer import WriteOutcome, WriteResult, write_file
 log = logging.getLogger(__name__)
 
 FileStatusListener = Callable[[FileStatusNotification], None]
+# The one hook point of a run's end: commit what it wrote (see server.workspace.git.recorder).
+RunFinished = Callable[[Path, RunRecord], Awaitable[CommitOutcome | None]]
 # States derived from the bytes on disk (see the module docstring).
 DERIVED_STATES = frozenset({FileState.DONE, FileState.USER_MODIFIED, FileState.DELETED})
 
@@ -77,6 +81,9 @@ class WorkspaceSession:
         self.plan_error: str | None = None
         self._refreshing = anyio.Lock()
         self._plan_lock = threading.Lock()
+        self.run: RunRecord | None = None  # what the job holding the lock wrote so far
+        self.on_run_finished: RunFinished | None = None
+        self.last_commit: CommitOutcome | None = None  # of the last job that ended
 
     # --- the plan ------------------------------------------------------------------------------
 
@@ -170,9 +177,14 @@ class WorkspaceSession:
             raise
         try:
             self.store = await anyio.to_thread.run_sync(StateStore.load, self.meta)
+            self.run, self.last_commit = RunRecord(job), None
             yield self.store
+            # The run ended (not by an error): its files become one commit, under the lock.
+            if self.on_run_finished is not None:
+                self.last_commit = await self.on_run_finished(self.root, self.run)
         finally:
             self.job = None
+            self.run = None
             lock.release()
 
     @property
@@ -334,6 +346,7 @@ class WorkspaceSession:
             )
         )
         self.hashes.forget(target)
+        self._record(relative, result.outcome)
         if result.outcome is WriteOutcome.CONFLICT:
             proposal = await anyio.to_thread.run_sync(self.baselines.put, content)
             if base is not None:
@@ -356,6 +369,34 @@ class WorkspaceSession:
             else:
                 state.managed[relative] = result.base_after or ""
         return result
+
+    def _record(self, relative: str, outcome: WriteOutcome) -> None:
+        if self.run is None:
+            return
+        if outcome is WriteOutcome.CONFLICT:
+            self.run.conflict(relative)
+        elif outcome is not WriteOutcome.SKIPPED:  # unchanged too: it may differ from HEAD
+            self.run.wrote(relative, merged=outcome is WriteOutcome.MERGED)
+
+    def wrote(self, relative: str) -> None:
+        """A write of the running job outside `write` (the plan, a file put back by undo)."""
+        if self.run is not None:
+            self.run.wrote(relative)
+
+    def run_conflict(self, relative: str) -> None:
+        """A file the running job left in conflict (the user's bytes: not committed)."""
+        if self.run is not None:
+            self.run.conflict(relative)
+
+    def failed(self, relative: str, reason: str) -> None:
+        """A file the running job could not write (the commit message lists it)."""
+        if self.run is not None:
+            self.run.fail(relative, reason)
+
+    def removed(self, relative: str) -> None:
+        """A file the running job removed."""
+        if self.run is not None:
+            self.run.remove(relative)
 
     async def prune_baselines(self) -> int:
         """Drop the baselines nothing refers to any more (the state's and the change history's

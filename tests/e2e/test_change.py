@@ -93,7 +93,8 @@ def test_a_change_touches_only_what_it_must(fake_groq, generated, responder):
             "history", "--workspace", str(generated), "--json", env=daemon_env(fake_groq)
         ).stdout
     )
-    [entry] = history["entries"]
+    # History lists every StepForge commit (plan, generate, change): one change among them.
+    [entry] = [e for e in history["entries"] if e["kind"] == "change"]
     assert entry["status"] == "applied" and entry["request"] == REQUEST
     assert entry["files"]["backend/routers/favorites.py"] == "added"
 
@@ -189,14 +190,15 @@ def test_undo_reverts_what_the_user_left_alone(fake_groq, generated):
     undone = run_cli("undo", "--workspace", str(generated), "--json", env=env)
     assert undone.returncode == 0, undone.stderr
     result = json.loads(undone.stdout)
-    assert [k["path"] for k in result["kept"]] == ["frontend/src/types/task.ts"]
-    assert set(result["reverted"]) == TOUCHED - {"frontend/src/types/task.ts"}
+    # Undo is a revert with git's merge: the edited file goes back too, the user's line kept.
+    # (and it reverts every path of the change's commit: the plan and the registries as well).
+    assert result["kept"] == [] and TOUCHED <= set(result["reverted"])
     for path in NEW_FILES:
         assert not (generated / path).exists()
     for path, text in before.items():
         if path != "frontend/src/types/task.ts":
             assert (generated / path).read_text() == text
-    assert types_file.read_text().endswith("// mine\n")
+    assert types_file.read_text() == before["frontend/src/types/task.ts"] + "// mine\n"
     plan = json.loads((generated / ".stepforge/plan.json").read_text())
     assert all(r["path"] != "/favorites" for r in plan["routes"])
     assert '"/favorites"' not in (generated / "frontend/src/routes.tsx").read_text()

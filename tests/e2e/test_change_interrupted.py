@@ -83,11 +83,12 @@ def responder() -> AppResponder:
 
 
 def app_tree(workspace: Path) -> dict[str, bytes]:
-    """Every file of the app as bytes (StepForge's own folder aside)."""
+    """Every file of the app as bytes (StepForge's own folder and the repository aside: the undo
+    is a commit)."""
     return {
         p.relative_to(workspace).as_posix(): p.read_bytes()
         for p in sorted(workspace.rglob("*"))
-        if p.is_file() and not {".stepforge", "node_modules", "__pycache__"} & set(p.parts)
+        if p.is_file() and not {".stepforge", ".git", "node_modules", "__pycache__"} & set(p.parts)
     }
 
 

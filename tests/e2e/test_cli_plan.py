@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from protocol.models import FileCounts
 from tests.conftest import daemon_env, run_cli
 
 REQUEST = "a task manager with a dashboard"
@@ -30,7 +31,8 @@ def test_json_output_is_the_result_object(fake_groq, workspace):
     result = json.loads(done.stdout)
     assert result["projectName"] == "task-manager" and result["usage"]["calls"] == 1
     status = run_cli("status", "--workspace", str(workspace), "--json", env=daemon_env(fake_groq))
-    assert json.loads(status.stdout)["counts"] == {"pending": 25}
+    # Every state is counted, 0 where no file is in it.
+    assert json.loads(status.stdout)["counts"] == FileCounts(pending=25).to_wire()
 
 
 def test_a_bad_plan_is_refused_with_exit_3_and_the_reason(fake_groq, responder, workspace):

@@ -18,6 +18,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from protocol.errors import ErrorCode
+from protocol.models import FileCounts
 from server.config import load_settings
 from server.llm.tokens import estimate_tokens
 from tests.conftest import REPO, daemon_env, run_cli, start_lsp
@@ -103,7 +104,7 @@ async def test_generate_the_whole_app_with_progress_and_file_status(lsp, workspa
     assert len(by_path) == 25
 
     status = await request(lsp, "stepforge/status", {})
-    assert status["counts"] == {"done": 25} and status["generating"] is False
+    assert status["counts"] == FileCounts(done=25).to_wire() and status["generating"] is False
     assert all(entry["usage"]["completionTokens"] > 0 for entry in status["files"])
     assert sum(entry["usage"]["cachedTokens"] for entry in status["files"]) == sum(
         s.cached_tokens for s in file_calls
@@ -319,7 +320,7 @@ def test_cli_generate_and_status(fake_groq, workspace):
     status = json.loads(
         run_cli("status", "--workspace", str(workspace), "--json", env=daemon_env(fake_groq)).stdout
     )
-    assert status["counts"] == {"done": 25} and status["usage"]["calls"] == 26
+    assert status["counts"] == FileCounts(done=25).to_wire() and status["usage"]["calls"] == 26
 
 
 def test_cli_generate_exit_code_reflects_failures(fake_groq, responder, workspace):

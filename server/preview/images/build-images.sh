@@ -7,6 +7,8 @@
 # containers can install dependencies into it while running as the daemon's unprivileged uid.
 #
 # Usage: build-images.sh [--force]     (needs root for debootstrap, and a running Docker engine)
+#        build-images.sh --print-mirror [APT_DIR]   (prints the Debian mirror it would use, read
+#        from APT_DIR's sources, default /etc/apt; builds nothing)
 # Image names: STEPFORGE_FRONTEND_IMAGE (default stepforge-frontend:1),
 #              STEPFORGE_BACKEND_IMAGE (default stepforge-backend:1).
 # Debian mirror: DEBIAN_MIRROR, else the one this machine's apt sources use for bookworm, else
@@ -16,7 +18,8 @@ set -euo pipefail
 # The machine's own Debian mirror for bookworm, from its apt sources (deb822 .sources files, then
 # one-line sources.list entries): behind a company mirror or proxy, that is the one that works.
 apt_mirror() {
-  local sources=(/etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list)
+  local apt=${1:-/etc/apt}
+  local sources=("$apt"/sources.list.d/*.sources "$apt"/sources.list "$apt"/sources.list.d/*.list)
   local file
   for file in "${sources[@]}"; do
     [[ -f "$file" ]] || continue
@@ -44,11 +47,21 @@ apt_mirror() {
   return 1
 }
 
+# DEBIAN_MIRROR, else the apt sources' mirror (of APT_DIR, default /etc/apt), else deb.debian.org.
+debian_mirror() {
+  echo "${DEBIAN_MIRROR:-$(apt_mirror "${1:-/etc/apt}" || echo http://deb.debian.org/debian)}"
+}
+
+if [[ "${1:-}" == "--print-mirror" ]]; then
+  debian_mirror "${2:-/etc/apt}"
+  exit 0
+fi
+
 FRONTEND_IMAGE=${STEPFORGE_FRONTEND_IMAGE:-stepforge-frontend:1}
 BACKEND_IMAGE=${STEPFORGE_BACKEND_IMAGE:-stepforge-backend:1}
 NODE_VERSION=20.20.2
 NPM_VERSION=11.19.1
-MIRROR=${DEBIAN_MIRROR:-$(apt_mirror || echo http://deb.debian.org/debian)}
+MIRROR=$(debian_mirror)
 PYTHON=${PYTHON:-python3}
 
 if [[ "${1:-}" != "--force" ]] && docker image inspect "$FRONTEND_IMAGE" >/dev/null 2>&1 \

@@ -4,9 +4,12 @@
   outside the source folders, or a Postgres); without it, `app.db` beside this file.
 - `get_session`: a FastAPI dependency, `session: Session = Depends(get_session)`. It does not
   commit: a handler that changes rows calls `session.commit()` itself.
-- `init_db()`: creates the tables of every imported `SQLModel, table=True` class (main.py calls
-  it at startup, after the routers and so the models are imported), then runs `seed(session)`
-  of `seed.py`, if there is one, once: on a database that held none of the app's tables.
+- `init_db()`: brings the database up to the models (main.py calls it at startup, after the
+  routers and so the models are imported): the migrations of `migrations/versions/` not applied
+  yet (Alembic; StepForge writes them when a change alters a table), then the tables of every
+  imported `SQLModel, table=True` class that do not exist yet. A new database gets its tables
+  at once and is marked as up to date with the migrations. Then `seed(session)` of `seed.py`, if
+  there is one, runs once: on a database that held none of the app's tables.
 
 Part of StepForge's app template.
 """
@@ -42,15 +45,50 @@ def _seed_function() -> Callable[[Session], None] | None:
     return getattr(importlib.import_module("seed"), "seed", None)
 
 
+MIGRATIONS = Path(__file__).resolve().with_name("migrations")
+
+
+def _has_migrations() -> bool:
+    versions = MIGRATIONS / "versions"
+    return versions.is_dir() and any(versions.glob("*.py"))
+
+
+def _migrate(command_name: str) -> None:
+    # Imported only when there are migrations: an app without any starts as fast as before.
+    from alembic import command
+    from alembic.config import Config
+
+    getattr(command, command_name)(Config(str(MIGRATIONS.with_name("alembic.ini"))), "head")
+
+
 def init_db() -> None:
     seed = _seed_function()
+    where = engine.url.render_as_string(hide_password=True)
+    wanted = {table.name for table in SQLModel.metadata.sorted_tables}
     try:
         existing = set(inspect(engine).get_table_names())
-        SQLModel.metadata.create_all(engine)
+        fresh = not existing & wanted and "alembic_version" not in existing
+        migrated = _has_migrations()
+        if migrated and not fresh:
+            _migrate("upgrade")  # the schema changes since this database was made
+        SQLModel.metadata.create_all(engine)  # new tables only: it never alters one
+        if migrated and fresh:
+            _migrate("stamp")  # made from today's models: every migration is in it already
     except SQLAlchemyError as error:
-        where = engine.url.render_as_string(hide_password=True)
-        raise RuntimeError(f"The database {where} cannot be used: {error}") from error
-    wanted = {table.name for table in SQLModel.metadata.sorted_tables}
+        # One line that names the database (the log's reader, and StepForge's status, need it);
+        # nothing is deleted or made anew over it.
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise RuntimeError(
+            f"The database {where} cannot be used: {reason}. It was left as it is: fix or "
+            "restore it, or point DATABASE_URL at another database"
+        ) from error
+    except Exception as error:
+        if error.__class__.__module__.startswith("alembic"):
+            raise RuntimeError(
+                f"The database {where} cannot be migrated to the app's models: {error}. "
+                "Its data is untouched; see backend/migrations/versions/"
+            ) from error
+        raise
     if seed is not None and wanted and not existing & wanted:
         # A new (or just reset) database: seeded once, so a dashboard has something to show.
         with Session(engine) as session:

@@ -29,7 +29,8 @@ def update_task(session: Session, task_id: int, data: TaskUpdate) -> Task | None
     task = session.get(Task, task_id)
     if task is None:
         return None
-    task.sqlmodel_update(data.model_dump(exclude_unset=True))
+    # A null leaves the field as it is: a task's title and status are never empty.
+    task.sqlmodel_update(data.model_dump(exclude_unset=True, exclude_none=True))
     session.add(task)
     session.commit()
     session.refresh(task)
