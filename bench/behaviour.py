@@ -19,43 +19,23 @@ import asyncio
 import json
 import os
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import daemon_environment, write_results
-from protocol import methods
+from bench.checks import generate, tokens
+from bench.common import write_results
 from protocol.plan import Plan
 from server.checks import behaviour
 from server.checks.project import load_project
-from server.client import DaemonClient
 from server.config import load_settings
 from server.preview.docker_runtime import DockerRuntime
 from server.preview.owner import current_owner
 from tests.conftest import container_network_env
-from tests.fake_groq import AppResponder, FakeGroq, ScriptedApp
+from tests.fake_groq import AppResponder, ScriptedApp
 from tests.fake_groq.behaviour_defects import DEFECTS, behaviour_responder, decorator_line
 
-REQUEST = "a task manager with a dashboard and charts"
 RUNS = 3
-
-
-async def generate(
-    responder: AppResponder, repair: bool, runtime_checks: bool = False
-) -> tuple[Path, dict[str, Any]]:
-    workspace = Path(tempfile.mkdtemp(prefix="stepforge-bench-behaviour-"))
-    with FakeGroq(responder) as fake:
-        env = {**daemon_environment(fake), **container_network_env()}
-        env["STEPFORGE_RUNTIME_CHECKS"] = "1" if runtime_checks else "0"
-        async with DaemonClient(workspace, env=env) as client:
-            await client.request(methods.PLAN, {"request": REQUEST})
-            result = await client.request(methods.GENERATE, {"repair": repair})
-    return workspace, result
-
-
-def tokens(usage: dict[str, int]) -> int:
-    return usage.get("promptTokens", 0) + usage.get("completionTokens", 0)
 
 
 async def tier(workspace: Path) -> tuple[float, list[Any]]:

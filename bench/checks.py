@@ -36,10 +36,15 @@ from tests.fake_groq.defects import DEFECTS, defective_responder
 REQUEST = "a task manager with a dashboard and charts"
 
 
-async def generate(responder: AppResponder, repair: bool) -> tuple[Path, dict[str, Any]]:
-    workspace = Path(tempfile.mkdtemp(prefix="stepforge-bench-checks-"))
+async def generate(
+    responder: AppResponder, repair: bool, runtime_checks: bool = False
+) -> tuple[Path, dict[str, Any]]:
+    """Plan and generate the app in a new folder through a real daemon. The behaviour tier after
+    generate (on for users) is off unless asked for: these figures are the static and tool tiers'."""
+    workspace = Path(tempfile.mkdtemp(prefix="stepforge-bench-"))
     with FakeGroq(responder) as fake:
         env = {**daemon_environment(fake), **container_network_env()}
+        env["STEPFORGE_RUNTIME_CHECKS"] = "1" if runtime_checks else "0"
         async with DaemonClient(workspace, env=env) as client:
             await client.request(methods.PLAN, {"request": REQUEST})
             result = await client.request(methods.GENERATE, {"repair": repair})

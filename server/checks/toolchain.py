@@ -273,13 +273,25 @@ class LocalToolchain:
             raise ToolUnavailable(f"{argv[0]} could not run: {error}") from error
         return ToolRun(completed.returncode, _text(completed.stderr), _text(completed.stdout))
 
-    def tsc(self) -> ToolRun:
+    def _install_frontend(self) -> None:
         try:
             install_frontend(self.root, self.env)
         except Exception as error:
             raise ToolUnavailable(
                 f"installing the frontend's dependencies failed: {error}"
             ) from error
+
+    def _install_backend(self) -> Path:
+        """The local backend environment's python, installed first when needed."""
+        try:
+            return install_backend(self.root, self.env)
+        except Exception as error:
+            raise ToolUnavailable(
+                f"installing the backend's requirements failed: {error}"
+            ) from error
+
+    def tsc(self) -> ToolRun:
+        self._install_frontend()
         info = MetaFiles(self.root).ensure_dir("checks") / "tsbuildinfo"
         tsc = self.root / "frontend" / "node_modules" / ".bin" / "tsc"
         run = self._run([str(tsc), *TSC_ARGS, "--tsBuildInfoFile", str(info)], "frontend")
@@ -289,21 +301,11 @@ class LocalToolchain:
         return self.backend_python(HARNESS, f"{nonce}\n".encode())
 
     def backend_python(self, code: str, stdin: bytes) -> ToolRun:
-        try:
-            python = install_backend(self.root, self.env)
-        except Exception as error:
-            raise ToolUnavailable(
-                f"installing the backend's requirements failed: {error}"
-            ) from error
+        python = self._install_backend()
         return self._run([str(python), "-c", code], "backend", stdin=stdin)
 
     def frontend_node(self, script: str, module: str, stdin: bytes) -> ToolRun:
-        try:
-            install_frontend(self.root, self.env)
-        except Exception as error:
-            raise ToolUnavailable(
-                f"installing the frontend's dependencies failed: {error}"
-            ) from error
+        self._install_frontend()
         installed = self.root / "frontend" / "node_modules" / module
         argv = ["node", "--input-type=module", "-e", script, str(installed)]
         return self._run(argv, "frontend", stdin=stdin)
