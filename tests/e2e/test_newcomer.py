@@ -163,9 +163,11 @@ def test_ctrl_c_during_generate_exits_130_quietly(fake_groq, workspace):
         cwd=REPO,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    while not any(s.file_path for s in fake_groq.served) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 240  # a loaded machine starts the daemon slowly
+    while not any(s.file_path for s in fake_groq.served) and process.poll() is None:
+        assert time.monotonic() < deadline, "generate asked for no file in 240 s"
         time.sleep(0.2)
+    assert process.poll() is None, process.communicate()  # still generating: interrupt it
     os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
