@@ -14,6 +14,7 @@ Run: .venv/bin/python -m bench.database   (needs Docker and the images; writes
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import statistics
 import tempfile
@@ -96,6 +97,16 @@ async def run() -> dict[str, Any]:
     return figures
 
 
+def postgres_rows() -> list[tuple[str, str, str, str]]:
+    """bench.postgres' figures (bench/results/postgres.json), if it ran."""
+    from bench.postgres import rows
+
+    results = Path(__file__).parent / "results" / "postgres.json"
+    if not results.is_file():
+        return [("Postgres warm / cold start", "not measured yet", "< 3 s / < 10 s", "")]
+    return rows(json.loads(results.read_text()))
+
+
 def section(d: dict[str, Any]) -> str:
     """BENCHMARKS.md's section (bench.report)."""
     warm, warm_max = d["sqlite_warm_start_seconds_median"], d["sqlite_warm_start_seconds_max"]
@@ -123,7 +134,7 @@ def section(d: dict[str, Any]) -> str:
             "< 2 s",
             "met" if step < 2 else missed,
         ),
-        ("Postgres warm / cold start", "not built yet", "< 3 s / < 10 s", "not measured"),
+        *postgres_rows(),
     ]
     table = "\n".join(f"| {a} | {b} | {c} | {e} |" for a, b, c, e in rows)
     return f"""## The app's database

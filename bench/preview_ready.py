@@ -5,9 +5,11 @@ The plan's end is when `new` moves the planned project into its folder (it start
 the generation right after); the first rendered page is when Chromium (Debian's, through
 playwright) shows the app's sidebar with every planned page, navigated to as soon as the preview
 records its ports. Also measured: `previewReadySeconds` (`new --json`: the plan to both servers
-answering), the plan to the first page showing its own content instead of the pending placeholder,
-and the plan to the end of `new` (generation, check and repair: when a preview started after
-generation would first answer).
+answering), the plan to the frontend's first HTTP 200 (what the page waits for before it loads),
+the plan to the first page showing its own content instead of the pending placeholder, the plan to
+the end of `new` (generation, check and repair: when a preview started after generation would
+first answer), and how often the page loaded itself again (the template's index.html does when a
+module request fails, as Chromium's do when a container's network interface comes up).
 
 Run: .venv/bin/python -m bench.preview_ready [--runs N]
 (needs Docker and the preview images; writes bench/results/preview_ready.json)
@@ -26,6 +28,8 @@ import time
 from asyncio.subprocess import DEVNULL, PIPE
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from bench.common import RESULTS, daemon_environment, write_results
 from protocol.plan import Plan
@@ -60,6 +64,18 @@ async def _until(condition: Any, output: asyncio.Task[tuple[bytes, bytes]], what
     raise SystemExit(f"timed out waiting for {what}")
 
 
+async def _first_answer(url: str, since: float) -> float:
+    """Seconds from `since` to the frontend's first HTTP 200."""
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        while True:
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return time.monotonic() - since
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(POLL)
+
+
 async def _shows_its_own_content(page: Any) -> bool:
     """The first route's page itself: neither the pending placeholder nor the loading skeleton."""
     try:
@@ -82,7 +98,17 @@ async def one_run(env: dict[str, str], labels: list[str], browser: Any) -> dict[
         await _until(folder.is_dir, output, "the plan")
         planned = time.monotonic()
         url = await _until(lambda: _frontend_url(folder), output, "the preview's ports")
+        answered = asyncio.create_task(_first_answer(url + "/", planned))
         page = await browser.new_page(viewport={"width": 1280, "height": 800})
+        loads: list[str] = []  # the app's own loads (not the browser's error pages)
+        page.on(
+            "framenavigated",
+            lambda frame: (
+                loads.append(frame.url)
+                if frame is page.main_frame and frame.url.startswith(url)
+                else None
+            ),
+        )
         nav = page.locator('nav[aria-label="Main navigation"]')
         rendered = None
         while rendered is None:  # until the page loads and shows every planned page
@@ -103,6 +129,7 @@ async def one_run(env: dict[str, str], labels: list[str], browser: Any) -> dict[
             else:
                 await asyncio.sleep(0.1)
         await page.close()
+        answer_seconds = await asyncio.wait_for(answered, timeout=60)
         out, err = await asyncio.wait_for(output, timeout=600)
         ended = time.monotonic()
         if process.returncode != 0:
@@ -111,6 +138,9 @@ async def one_run(env: dict[str, str], labels: list[str], browser: Any) -> dict[
         result = json.loads(text[text.index("{") :])
         return {
             "first_render_seconds": round(rendered - planned, 2),
+            "frontend_answer_seconds": round(answer_seconds, 2),
+            # Navigations to the app beyond the bench's own gotos and the router's redirects.
+            "app_loads": len([u for u in loads if u.rstrip("/") == url]),
             "preview_ready_seconds": result.get("previewReadySeconds"),
             "first_own_page_seconds": round(own - planned, 2) if own else None,
             "new_done_seconds": round(ended - planned, 2),
@@ -161,6 +191,9 @@ async def run(runs: int) -> dict[str, Any]:
         "files": samples[0]["files"],
         "first_render_seconds_median": round(statistics.median(first), 2),
         "first_render_seconds_max": round(max(first), 2),
+        "frontend_answer_seconds_median": round(
+            statistics.median(s["frontend_answer_seconds"] for s in samples), 2
+        ),
         "preview_ready_seconds_median": round(
             statistics.median(s["preview_ready_seconds"] for s in samples), 2
         ),
@@ -188,7 +221,13 @@ def main() -> None:
 
 
 def _session(figures: dict[str, Any]) -> dict[str, Any]:
-    keys = ("runs", "first_render_seconds_median", "preview_ready_seconds_median", "load_average")
+    keys = (
+        "runs",
+        "first_render_seconds_median",
+        "frontend_answer_seconds_median",
+        "preview_ready_seconds_median",
+        "load_average",
+    )
     return {
         "time": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         **{k: figures[k] for k in keys},

@@ -491,10 +491,17 @@ class UndoResult(WireModel):
 # --- preview -------------------------------------------------------------------------------------
 
 PreviewRuntime = Literal["docker", "local"]
+DatabaseName = Literal["sqlite", "postgres"]
 
 
 class PreviewStartParams(WorkspaceParams):
     runtime: PreviewRuntime | None = None
+    database: DatabaseName | None = Field(
+        default=None,
+        description="The app's database: sqlite, or postgres (a third container; with the local "
+        "runtime, the Postgres DATABASE_URL names). Default: the database setting if set, else "
+        "the one the workspace last ran with, else sqlite.",
+    )
     detached: bool = Field(
         default=False,
         description="Keep running after this session ends (the headless CLI sets it).",
@@ -530,11 +537,15 @@ class PreviewData(WireModel):
     """Where the app's database lives for a runtime (outside the source folders)."""
 
     runtime: PreviewRuntime
-    database: Literal["sqlite"] = "sqlite"
-    location: str = Field(description="For people: the docker volume, or the file's path.")
+    database: DatabaseName = "sqlite"
+    location: str = Field(
+        description="For people: the docker volume, the file's path, or the Postgres URL."
+    )
     volume: str | None = Field(default=None, description="The docker volume holding the data.")
     path: str | None = Field(default=None, description="The SQLite file (local runtime).")
-    database_url: str = Field(description="DATABASE_URL as the backend sees it.")
+    database_url: str = Field(
+        description="DATABASE_URL as the backend sees it (a password shown as ***)."
+    )
     backups: str = Field(description="Where `preview reset-data` keeps its copies.")
     error: str | None = Field(
         default=None,
@@ -575,7 +586,7 @@ class PreviewLogsParams(WorkspaceParams):
 
 
 class PreviewLogLine(WireModel):
-    role: Literal["frontend", "backend"]
+    role: Literal["frontend", "backend", "database"]
     line: str
 
 

@@ -77,6 +77,7 @@ from server.workspace.git.commits import CommitOutcome
 from server.workspace.git.ignore import PLAN_PATH
 from server.workspace.git.recorder import GitRecorder
 from server.workspace.layout import PROBLEMS
+from server.workspace.lock import HOLDER, WorkspaceLock
 from server.workspace.session import WorkspaceSession
 from server.workspace.watcher import WorkspaceWatcher
 from server.workspace.writable import require_writable
@@ -86,6 +87,21 @@ log = logging.getLogger(__name__)
 Notify = Callable[[str, WireModel], None]
 ShowMessage = Callable[[str], None]
 PublishDiagnostics = Callable[[Path, dict[str, list[Problem]]], None]
+
+
+WRITING_JOBS = ("generate", "change")  # jobs whose runs have stretches with no file generating
+
+
+def writing_elsewhere(session: WorkspaceSession) -> bool:
+    """Blocking: whether another process's generate or change holds the workspace. Between its
+    files (the backend's types being written, its checks and repairs) no file is `generating`,
+    and the job still is."""
+    try:
+        holder = (session.meta.read(HOLDER) or b"").decode("utf-8", "replace").split()
+        job = holder[1] if len(holder) > 1 and holder[0] == "stepforge" else ""
+        return job in WRITING_JOBS and WorkspaceLock(session.meta, "status").held()
+    except (StepForgeError, OSError):  # a status reader never fails on the lock's courtesy line
+        return False
 
 
 def commit_info(outcome: CommitOutcome | None) -> CommitInfo | None:
@@ -292,8 +308,10 @@ class StepForge:
         plan = await anyio.to_thread.run_sync(session.load_plan)
         paths = plan.file_paths() if plan is not None else list(state.files)
         effective = await anyio.to_thread.run_sync(session.effective_states, state, paths)
-        generating = session.job is not None or any(
-            s == FileState.GENERATING for s in effective.values()
+        generating = (
+            session.job is not None
+            or any(s == FileState.GENERATING for s in effective.values())
+            or await anyio.to_thread.run_sync(writing_elsewhere, session)
         )
         status = build_status(root, plan, session.plan_error, state, effective, generating)
         problems = await anyio.to_thread.run_sync(load_problems, root)
@@ -336,6 +354,7 @@ class StepForge:
                     single_shot=params.single_shot,
                 ),
                 on_file_done,
+                refresh_types=lambda: self.checker.refresh_api_types(root, plan),
             )
             result = await run.run()
             async with registering:

@@ -127,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument(
         "--runtime", choices=["docker", "local"], help="default: docker when an engine answers"
     )
+    preview.add_argument(
+        "--database",
+        choices=["sqlite", "postgres"],
+        help="start: the app's database (default: the database setting, STEPFORGE_DATABASE, "
+        "else the one the workspace last ran with, else sqlite); postgres with the local "
+        "runtime uses the Postgres DATABASE_URL names",
+    )
     preview.add_argument("--lines", type=int, default=200, help="log lines to show, in all (logs)")
 
     change = commands.add_parser(
@@ -359,6 +366,8 @@ async def cmd_preview(
         params: dict[str, Any] = {"detached": True}
         if args.runtime:
             params["runtime"] = args.runtime
+        if args.database:
+            params["database"] = args.database
         with console.progress("Preview") as progress:
             result = await client.request(methods.PREVIEW_START, params, progress)
         console.say(
@@ -667,7 +676,12 @@ async def run_new(args: argparse.Namespace) -> int:
 def build_images(force: bool) -> int:
     script = Path(__file__).parent / "preview" / "images" / "build-images.sh"
     # The script's own settings (its mirror otherwise comes from this machine's apt sources).
-    names = ("STEPFORGE_FRONTEND_IMAGE", "STEPFORGE_BACKEND_IMAGE", "DEBIAN_MIRROR")
+    names = (
+        "STEPFORGE_FRONTEND_IMAGE",
+        "STEPFORGE_BACKEND_IMAGE",
+        "STEPFORGE_POSTGRES_IMAGE",
+        "DEBIAN_MIRROR",
+    )
     env = tool_environment(
         {"PYTHON": sys.executable, **{n: os.environ[n] for n in names if n in os.environ}}
     )

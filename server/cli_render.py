@@ -324,6 +324,8 @@ class Console:
             self.say("No preview is running.")
             if data:
                 self.say(f"Data:     {data['location']} (when it runs with {data['runtime']})")
+            if data and data.get("error"):  # e.g. its Postgres stopped under the servers
+                self.say(f"Problem:  {data['error']}")
             return
         health = result.get("health") or {}
         state = {True: "answers", False: "does not answer"}
@@ -334,3 +336,5 @@ class Console:
         self.say(f"Backend:  {result['backendUrl']} ({state[bool(health.get('backend'))]})")
         if data:
             self.say(f"Data:     {data['location']} ({data['database']})")
+            if data.get("error"):
+                self.say(f"Problem:  {data['error']}")

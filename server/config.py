@@ -44,6 +44,9 @@ ENVIRONMENT = {
     "STEPFORGE_FIRST_TOKEN_TIMEOUT": "first_token_timeout",
     "STEPFORGE_RETRY_BACKOFF": "retry_backoff",
     "STEPFORGE_PREVIEW_RUNTIME": "preview_runtime",
+    "STEPFORGE_DATABASE": "database",
+    "DATABASE_URL": "database_url",
+    "STEPFORGE_POSTGRES_IMAGE": "postgres_image",
     "STEPFORGE_PREVIEW_TIMEOUT": "preview_timeout",
     "STEPFORGE_FRONTEND_IMAGE": "frontend_image",
     "STEPFORGE_BACKEND_IMAGE": "backend_image",
@@ -134,8 +137,21 @@ class Settings(BaseModel):
     preview_timeout: float = Field(
         default=300.0, gt=0, description="Seconds for both servers to answer."
     )
+    database: Literal["sqlite", "postgres"] = Field(
+        default="sqlite",
+        description="The app's database in the preview: SQLite (a file outside the source "
+        "folders), or Postgres (a third container with its own volume; with the local runtime, "
+        "the Postgres that DATABASE_URL names). A workspace keeps the one it last ran with "
+        "unless this is set.",
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="The local runtime's Postgres with database=postgres "
+        "(postgresql://USER:PASSWORD@HOST:5432/DATABASE); unused otherwise.",
+    )
     frontend_image: str = "stepforge-frontend:1"
     backend_image: str = "stepforge-backend:1"
+    postgres_image: str = "stepforge-postgres:1"
     container_env: dict[str, str] = Field(default_factory=dict)
     container_mounts: list[str] = Field(
         default_factory=list, description="HOST_PATH:CONTAINER_PATH, mounted read-only."
@@ -197,6 +213,9 @@ class Settings(BaseModel):
 
     def api_key_value(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key else None
+
+    def database_url_value(self) -> str | None:
+        return self.database_url.get_secret_value() if self.database_url else None
 
     def variable_of(self, field: str) -> str:
         """The environment variable that sets `field` for this provider."""
@@ -260,7 +279,7 @@ def load_settings(
                 raise
             for field, problem in first_problem.items():
                 value = raw.pop(field)
-                shown = "**********" if field == "api_key" else repr(value)
+                shown = "**********" if field in ("api_key", "database_url") else repr(value)
                 default = Settings.model_fields[field].get_default(call_default_factory=True)
                 source = sources.get(field, f"StepForge option {to_camel(field)}")
                 warnings.append(

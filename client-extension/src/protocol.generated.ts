@@ -501,9 +501,9 @@ export interface PreviewData {
    * Where `preview reset-data` keeps its copies.
    */
   backups: string;
-  database?: "sqlite";
+  database?: "sqlite" | "postgres";
   /**
-   * DATABASE_URL as the backend sees it.
+   * DATABASE_URL as the backend sees it (a password shown as ***).
    */
   databaseUrl: string;
   /**
@@ -511,7 +511,7 @@ export interface PreviewData {
    */
   error?: string | null;
   /**
-   * For people: the docker volume, or the file's path.
+   * For people: the docker volume, the file's path, or the Postgres URL.
    */
   location: string;
   /**
@@ -530,7 +530,7 @@ export interface PreviewHealth {
 }
 export interface PreviewLogLine {
   line: string;
-  role: "frontend" | "backend";
+  role: "frontend" | "backend" | "database";
 }
 export interface PreviewLogNotification {
   line: string;
@@ -570,6 +570,10 @@ export interface PreviewResetDataResult {
   restarted?: boolean;
 }
 export interface PreviewStartParams {
+  /**
+   * The app's database: sqlite, or postgres (a third container; with the local runtime, the Postgres DATABASE_URL names). Default: the database setting if set, else the one the workspace last ran with, else sqlite.
+   */
+  database?: ("sqlite" | "postgres") | null;
   /**
    * Keep running after this session ends (the headless CLI sets it).
    */

@@ -42,6 +42,7 @@ export function initializationOptions(config: WorkspaceConfiguration, apiKey: st
     provider: machineValue<string>(config, "provider"),
     concurrency: config.get<number>("concurrency"),
     previewRuntime: machineValue<string>(config, "previewRuntime"),
+    database: config.get<string>("database"), // "" (unset): the one the workspace last ran with
   };
   const baseUrl = machineValue<string>(config, "baseUrl");
   if (baseUrl) {

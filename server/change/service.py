@@ -4,7 +4,9 @@ A change: one LLM call for a plan delta (validated like a plan, re-asked with it
 under the workspace lock: the history entry, the new plan, removals of files StepForge owns and
 the user left alone, routes and packages, the new and modified files through the same scheduler
 as generate (their instructions kept in the state, so a killed run resumes with `generate`), then
-check and repair. Undo reverts the last change for the files the user has not edited since.
+check and repair; a behaviour finding on what worked before the change is reported as a
+regression (`server.checks.behaviour.regressions`). Undo reverts the last change for the files the
+user has not edited since.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ from server import prompts
 from server.change.delta import validate_delta
 from server.change.prompt import change_messages
 from server.change.undo import breakage_line, is_changes_output, kept_breakage, revert_commits
+from server.checks.behaviour import regressions
 from server.checks.publisher import ProblemPublisher
-from server.checks.service import Checker
+from server.checks.service import Checker, CheckReport, save_report
 from server.config import Settings
 from server.errors import StepForgeError
 from server.generation.service import GenerationRun, RunOptions
@@ -161,6 +164,9 @@ class ChangeService:
             if params.dry_run:
                 result.elapsed_seconds = round(time.monotonic() - started, 3)
                 return result
+            # What worked before the change: its behaviour findings on it are regressions.
+            worked_before = await anyio.to_thread.run_sync(regressions.load, session.root)
+            changing_since = time.time()
             history = HistoryStore(session.meta)
             entry = ChangeEntry(
                 id=await anyio.to_thread.run_sync(history.next_id),
@@ -206,6 +212,7 @@ class ChangeService:
                     concurrency=params.concurrency or self.settings.concurrency,
                 ),
                 on_file_done,
+                refresh_types=partial(self._refresh_types, session, changed),
             )
             generated = await run.run()
             await register(session, changed)
@@ -225,6 +232,9 @@ class ChangeService:
                 else 0,
                 concurrency=params.concurrency or self.settings.concurrency,
                 runtime_checks=params.runtime_checks,
+            )
+            await self._report_regressions(
+                session, outcome.report, worked_before, changing_since, delta, entry.id
             )
             # The database follows the models (a migration, committed with the change).
             migration, migration_problems = await migrations.after_run(
@@ -250,6 +260,34 @@ class ChangeService:
             result.database = migration.message()
         result.elapsed_seconds = round(time.monotonic() - started, 3)
         return result
+
+    async def _refresh_types(self, session: WorkspaceSession, plan: Plan) -> None:
+        """The types step of the change's run: the routers it added registered first (the
+        types come from the app as it serves them)."""
+        await register(session, plan)
+        await self.checker.refresh_api_types(session.root, plan)
+
+    async def _report_regressions(
+        self,
+        session: WorkspaceSession,
+        report: CheckReport,
+        worked_before: regressions.BehaviourRecord | None,
+        since: float,
+        delta: PlanDelta,
+        change_id: int,
+    ) -> None:
+        """Mark the behaviour findings on what worked before the change as regressions (in the
+        result and in the saved check report); nothing when the behaviour tier did not run both
+        before and after the change."""
+        if worked_before is None:
+            return
+        after = await anyio.to_thread.run_sync(regressions.load, session.root)
+        marked = regressions.after_change(
+            report.problems, worked_before, after, since, delta, change_id
+        )
+        if marked != report.problems:
+            report.problems = marked
+            await anyio.to_thread.run_sync(save_report, session.root, report)
 
     async def _record_before(
         self, session: WorkspaceSession, delta: PlanDelta, entry: ChangeEntry

@@ -283,6 +283,23 @@ class Checker:
         written.append(outcome.written)
         return []
 
+    async def refresh_api_types(self, root: Path, plan: Plan | None) -> bool:
+        """Write the frontend's types from the backend's API now, where the project's code may
+        run (see `code_runtime`): during generation, so that the frontend files that call the
+        API get them in their prompt. False where they cannot be had yet (no sandbox, a backend
+        that does not import): the files are then generated without them, and the check after
+        generation says why its types tier did not run, if it still cannot."""
+        project = await anyio.to_thread.run_sync(load_project, root, plan)
+        if not api_types.applies(project):
+            return False
+        try:
+            toolchain = await self.toolchain(root)
+            await anyio.to_thread.run_sync(api_types.refresh, toolchain, root, project)
+        except (ToolUnavailable, StepForgeError, OSError) as error:
+            log.info("frontend types not written during generation: %s", error)
+            return False
+        return True
+
     async def _tsc(
         self, root: Path, project: Project, requested: PreviewRuntime | None
     ) -> list[Problem]:

@@ -1,6 +1,8 @@
 """A generation run: every planned file not done yet, in dependency order, independent files in
 parallel (bounded by the run's concurrency and by the provider's rate limits), failed files retried
-with backoff, their dependents skipped, and an optional single-shot pass first."""
+with backoff, their dependents skipped, and an optional single-shot pass first. Given a types
+refresh, the frontend files that call the API wait for the run's backend files and one refresh of
+the backend's API as TypeScript types (`types_step`), so their prompt carries the types."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from protocol.plan import Plan
 from server import prompts
 from server.config import Settings
 from server.errors import ConfigurationError, StepForgeError, UnsafePathError
+from server.generation import types_step
 from server.generation.context import compact_plan
 from server.generation.generator import (
     BadAnswerError,
@@ -42,6 +45,7 @@ log = logging.getLogger(__name__)
 
 FATAL_ERRORS = (ConfigurationError, LLMAuthError, LLMModelError)
 FileDone = Callable[[str], Awaitable[None]]
+TypesRefresh = Callable[[], Awaitable[object]]
 
 
 @dataclass
@@ -85,7 +89,11 @@ class GenerationRun:
         progress: Progress,
         options: RunOptions,
         on_file_done: FileDone | None = None,
+        refresh_types: TypesRefresh | None = None,
     ) -> None:
+        """`refresh_types`: writes the backend's API as TypeScript types (never raises for types
+        it cannot have); given, the frontend files that call the API wait for it (`types_step`)."""
+        self.refresh_types = refresh_types
         self.session = session
         self.plan = plan
         self.llm = llm
@@ -170,32 +178,61 @@ class GenerationRun:
         }
         limiter = anyio.CapacityLimiter(self.options.concurrency)
         send, receive = anyio.create_memory_object_stream[tuple[str, bool]](math.inf)
+        types = (
+            types_step.plan_step(self.plan, targets, self.dependencies)
+            if self.refresh_types is not None
+            else None
+        )
+        settled: set[str] = set()  # written, failed or skipped: what the types step waits for
 
         async with anyio.create_task_group() as group:
 
             def launch_ready() -> None:
                 for path in targets:
-                    if path in waiting and all(dep in complete for dep in self.dependencies[path]):
+                    if (
+                        path in waiting
+                        and all(dep in complete for dep in self.dependencies[path])
+                        and (types is None or types.lets(path))
+                    ):
                         waiting.discard(path)
                         running.add(path)
                         group.start_soon(self._one, path, limiter, send)
+                if types is not None and types.due(settled, waiting, running):
+                    types.started = True
+                    running.add(types_step.NAME)
+                    group.start_soon(self._refresh_types, send)
 
             launch_ready()
             while running:
                 path, ok = await receive.receive()
                 running.discard(path)
-                if ok:
+                settled.add(path)
+                if path == types_step.NAME:
+                    assert types is not None
+                    types.done = True
+                elif ok:
                     complete.add(path)
                 else:
                     for dependent in sorted(
                         dag.transitive_dependents(self.dependencies, {path}) & waiting
                     ):
                         waiting.discard(dependent)
+                        settled.add(dependent)
                         await self._skip(dependent, f"dependency failed: {path}")
                 launch_ready()
         for path in [p for p in targets if p in waiting]:
             blocking = [d for d in self.dependencies[path] if d not in complete]
             await self._skip(path, f"depends on {', '.join(blocking)}, which is not generated")
+
+    async def _refresh_types(self, done: MemoryObjectSendStream[tuple[str, bool]]) -> None:
+        assert self.refresh_types is not None
+        try:
+            self.progress.report(
+                "Writing the frontend's types from the backend's API", self._percentage()
+            )
+            await self.refresh_types()
+        finally:
+            done.send_nowait((types_step.NAME, True))
 
     async def _skip(self, path: str, reason: str) -> None:
         self.tally.skipped.append(FileIssue(path=path, reason=reason))

@@ -28,7 +28,7 @@ import docker
 from docker.errors import NotFound
 
 from protocol.models import PreviewData
-from server.preview.records import RuntimeName
+from server.preview.records import DatabaseName, RuntimeName
 from server.preview.sandbox import LABEL, workspace_tag
 from server.preview.volumes import copy_volume, own_volume, run_over_volumes
 from server.workspace.meta import MetaFiles
@@ -81,8 +81,22 @@ def local_url(root: Path, scratch: bool = False) -> str:
     return f"sqlite:///{folder / DATABASE_FILE}"
 
 
-def describe(root: Path, runtime: RuntimeName) -> PreviewData:
-    """Where the app's data is for `runtime`, as status shows it."""
+def describe(
+    root: Path,
+    runtime: RuntimeName,
+    database: DatabaseName = "sqlite",
+    configured_url: str | None = None,
+) -> PreviewData:
+    """Where the app's data is for `runtime` and `database`, as status shows it
+    (`configured_url`: the user's DATABASE_URL, for Postgres with the local runtime)."""
+    if database == "postgres":
+        from server.preview import postgres  # it builds on this module's labels
+
+        return (
+            postgres.describe(root)
+            if runtime == "docker"
+            else postgres.describe_local(configured_url)
+        )
     if runtime == "docker":
         volume = data_volume(root)
         return PreviewData(

@@ -6,7 +6,9 @@ Each container sees only its own folder (`frontend/` or `backend/`, bind-mounted
 installs nothing; /node_modules links to /deps/node_modules, so the workspace holds none). The
 sandbox (uid, no capabilities, read-only root, limits, 127.0.0.1 only) is `server.preview.sandbox`;
 a role folder that is a link is refused before anything starts. Both containers join the
-workspace's own network (`server.preview.networks`), never Docker's default bridge.
+workspace's own network (`server.preview.networks`), never Docker's default bridge. With the
+`database` setting at postgres, a third container (`server.preview.postgres`) joins that network
+first, and the backend starts once it accepts connections.
 A container named in preview.json is touched only if its labels say StepForge started it for this
 workspace.
 """
@@ -16,21 +18,25 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.containers import Container
 
-from server.preview import database, networks, sandbox, volumes
+from server.errors import StepForgeError
+from server.preview import database, networks, postgres, sandbox, volumes
 from server.preview.launch import LaunchSpec
 from server.preview.owner import is_alive
-from server.preview.records import ROLES, PreviewRecord, Role, RuntimeName
+from server.preview.records import ROLES, LogRole, PreviewRecord, Role, RuntimeName
 
 log = logging.getLogger(__name__)
 
 LABEL = sandbox.LABEL
 FRONTEND_INSIDE, BACKEND_INSIDE = 5173, 8000
+DATABASE_ROLE = "database"  # the Postgres container's role label and key in preview.json
+STOP_SECONDS = 10  # for Postgres to shut down cleanly before it is killed
 
 FRONTEND_SCRIPT = (
     "set -e\n"
@@ -47,8 +53,15 @@ BACKEND_SCRIPT = (
 class DockerRuntime:
     name: RuntimeName = "docker"
 
-    def __init__(self, frontend_image: str, backend_image: str, mounts: list[str]) -> None:
+    def __init__(
+        self,
+        frontend_image: str,
+        backend_image: str,
+        mounts: list[str],
+        postgres_image: str = "stepforge-postgres:1",
+    ) -> None:
         self.images = {"frontend": frontend_image, "backend": backend_image}
+        self.postgres_image = postgres_image  # needed only with database=postgres: checked then
         self.mounts = mounts
         self._client: docker.DockerClient | None = None
 
@@ -79,7 +92,7 @@ class DockerRuntime:
 
     # --- start and stop --------------------------------------------------------------------------
 
-    def _container_name(self, root: str, role: Role) -> str:
+    def _container_name(self, root: str, role: str) -> str:
         return f"stepforge-{role}-{sandbox.workspace_tag(root)}"
 
     def _remove_named(self, name: str, root: str) -> None:
@@ -94,19 +107,78 @@ class DockerRuntime:
         root = str(spec.root)
         for role in ROLES:  # refused before anything is created: a link is never mounted
             sandbox.role_folder(spec.root, role)
+        # Checks get their scratch SQLite database: never a container over the user's data.
+        with_postgres = spec.record.database == "postgres" and not spec.scratch_data
+        if with_postgres:  # refused before anything starts: the app could not reach it
+            self._require_postgres_driver(spec.root)
         started: dict[str, str] = {}
         try:
             network = networks.preview_network(self.client(), spec.root)
-            for role in ROLES:
-                started[role] = self._run(spec, role, network).id
+            database_url = None
+            if with_postgres:
+                # Postgres starts (and makes its cluster) while the frontend is created; the
+                # backend only once it accepts connections.
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    starting = pool.submit(self._run_postgres, spec, network)
+                    try:
+                        started["frontend"] = self._run(spec, "frontend", network).id
+                    finally:
+                        server, database_url = starting.result()
+                        started[DATABASE_ROLE] = server.id
+                postgres.wait_ready(spec.root, server)
+            else:
+                started["frontend"] = self._run(spec, "frontend", network).id
+            started["backend"] = self._run(spec, "backend", network, database_url).id
         except Exception:
-            for role in ROLES:  # a failed port binding leaves the container created: remove it
+            # A failed port binding leaves the container created: remove it. Postgres is
+            # stopped, never killed, so its cluster stays clean.
+            for role in ROLES:
                 self._remove_named(self._container_name(root, role), root)
+            if with_postgres:
+                self._stop_named(postgres.container_name(spec.root), root)
             networks.remove_preview_network(self.client(), spec.root)
             raise
         return started
 
-    def _run(self, spec: LaunchSpec, role: Role, network: str) -> Container:
+    def _require_postgres_driver(self, root: Path) -> None:
+        from server.workspace.roles import read_role_file
+
+        requirements = read_role_file(root, "backend/requirements.txt")
+        text = requirements.decode("utf-8", "replace") if requirements else None
+        lacking = postgres.missing_driver(text, postgres.app_url("database", "x"))
+        if lacking:
+            raise StepForgeError(f"The backend cannot use Postgres: {lacking}.")
+
+    def _run_postgres(self, spec: LaunchSpec, network: str) -> tuple[Container, str]:
+        root = str(spec.root)
+        self._stop_named(postgres.container_name(spec.root), root)
+        labels = postgres.labels_for(
+            spec.root, owner=spec.owner, detached="1" if spec.detached else "0"
+        )
+        return postgres.run_container(
+            self.client(), spec.root, self.postgres_image, network, labels
+        )
+
+    def _stop_named(self, name: str, root: str) -> None:
+        """Stop (SIGINT: Postgres' fast shutdown), then remove, a container of ours."""
+        try:
+            container = self.client().containers.get(name)
+        except NotFound:
+            return
+        if sandbox.is_ours(container.labels, root):
+            self._stop_then_remove(container)
+
+    def _stop_then_remove(self, container: Container) -> None:
+        try:
+            if container.status == "running":
+                container.stop(timeout=STOP_SECONDS)
+            container.remove(force=True)
+        except NotFound:
+            pass
+
+    def _run(
+        self, spec: LaunchSpec, role: Role, network: str, database_url: str | None = None
+    ) -> Container:
         root = str(spec.root)
         name = self._container_name(root, role)
         self._remove_named(name, root)
@@ -116,13 +188,18 @@ class DockerRuntime:
         )
         if role == "frontend":
             script, inside, outside = FRONTEND_SCRIPT, FRONTEND_INSIDE, spec.frontend_port
-            env = {**spec.frontend_env(), "STEPFORGE_VITE_CACHE_DIR": "/tmp/.vite"}
+            # Vite's pre-bundled dependencies live beside them in the dependency volume: kept
+            # across restarts, copied with the pristine volume, and under a `node_modules/` path,
+            # which the React plugin leaves alone (under /tmp, Babel re-transformed every bundle).
+            env = {**spec.frontend_env(), "STEPFORGE_VITE_CACHE_DIR": sandbox.VITE_CACHE_DIR}
         else:
             script, inside, outside = BACKEND_SCRIPT, BACKEND_INSIDE, spec.backend_port
             env = spec.backend_env()
         # The backend's database: the workspace's data volume, or a scratch file for checks.
         data = None
-        if role == "backend":
+        if role == "backend" and database_url is not None:
+            env["DATABASE_URL"] = database_url  # the preview's Postgres (server.preview.postgres)
+        elif role == "backend":
             if not spec.scratch_data:
                 data = database.ensure_data_volume(client, spec.root, self.images[role])
             env["DATABASE_URL"] = (
@@ -166,28 +243,43 @@ class DockerRuntime:
             return None
         return container
 
+    def _roles(self, record: PreviewRecord) -> list[str]:
+        return [*ROLES, *([DATABASE_ROLE] if DATABASE_ROLE in record.containers else [])]
+
     def alive(self, record: PreviewRecord) -> dict[str, bool]:
         result: dict[str, bool] = {}
-        for role in ROLES:
+        for role in self._roles(record):
             container = self._container(record, role)
             result[role] = container is not None and container.status == "running"
         return result
 
+    def database_error(self, record: PreviewRecord) -> str | None:
+        """Why the preview's Postgres cannot serve (it stopped), or None (or no Postgres)."""
+        if DATABASE_ROLE not in record.containers:
+            return None
+        return postgres.not_running(self._container(record, DATABASE_ROLE), Path(record.workspace))
+
     def stop(self, record: PreviewRecord) -> None:
-        for role in ROLES:
+        for role in ROLES:  # the backend first: it holds the database's connections
             container = self._container(record, role)
             if container is not None:
                 try:
                     container.remove(force=True)
                 except NotFound:
                     pass
+        server = self._container(record, DATABASE_ROLE)
+        if server is not None:
+            self._stop_then_remove(server)
         networks.remove_preview_network(self.client(), Path(record.workspace))
 
     # --- logs ------------------------------------------------------------------------------------
 
-    def tail(self, record: PreviewRecord, lines: int) -> list[tuple[Role, str]]:
-        result: list[tuple[Role, str]] = []
-        for role in ROLES:
+    def tail(self, record: PreviewRecord, lines: int) -> list[tuple[LogRole, str]]:
+        result: list[tuple[LogRole, str]] = []
+        roles: list[LogRole] = [*ROLES]
+        if DATABASE_ROLE in record.containers:
+            roles.append("database")
+        for role in roles:
             container = self._container(record, role)
             if container is None:
                 continue
@@ -237,7 +329,10 @@ class DockerRuntime:
             if labels.get(f"{LABEL}.detached") == "1" or is_alive(labels.get(f"{LABEL}.owner", "")):
                 continue
             try:
-                container.remove(force=True)
+                if labels.get(f"{LABEL}.role") == DATABASE_ROLE:
+                    self._stop_then_remove(container)  # a clean shutdown of its cluster
+                else:
+                    container.remove(force=True)
             except NotFound:
                 continue
             if labels.get(f"{LABEL}.purpose", "preview") == "preview":

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from server.errors import StepForgeError
-from server.preview import database, local_envs
+from server.preview import database, local_envs, postgres
 from server.preview.launch import BACKEND_LOCKS, FRONTEND_LOCKS, LaunchSpec, dependency_key
 from server.preview.owner import is_alive, process_identity
 from server.preview.records import ROLES, PreviewIndex, PreviewRecord, Role, RuntimeName
@@ -171,10 +171,17 @@ class LocalRuntime:
             role_folder(spec.root, role)
         MetaFiles(spec.root).ensure_dir(LOGS)
         base_env = host_environment(spec.root)
+        base_env.pop("DATABASE_URL", None)  # the user's may hold a password: the backend's only
         frontend_env = {**base_env, **spec.frontend_env()}
         backend_env = {**base_env, **spec.backend_env()}
-        # The database outside backend/ (which uvicorn watches): .stepforge/data, or a scratch one.
-        backend_env["DATABASE_URL"] = database.local_url(spec.root, scratch=spec.scratch_data)
+        # The database outside backend/ (which uvicorn watches): .stepforge/data, or a scratch one;
+        # with database=postgres, the user's Postgres (DATABASE_URL), checked to answer first.
+        if spec.record.database == "postgres" and not spec.scratch_data:
+            backend_env["DATABASE_URL"] = postgres.local_url(
+                spec.root, spec.settings.database_url_value()
+            )
+        else:
+            backend_env["DATABASE_URL"] = database.local_url(spec.root, scratch=spec.scratch_data)
         install_frontend(spec.root, frontend_env)
         python = install_backend(spec.root, backend_env)
 

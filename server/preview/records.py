@@ -30,7 +30,9 @@ from server.workspace.meta import MetaFiles
 
 Role = Literal["frontend", "backend"]
 ROLES: tuple[Role, Role] = ("frontend", "backend")
+LogRole = Literal["frontend", "backend", "database"]  # whose log a line is (Postgres: database)
 RuntimeName = Literal["docker", "local"]
+DatabaseName = Literal["sqlite", "postgres"]
 
 
 class PreviewRecord(BaseModel):
@@ -38,6 +40,7 @@ class PreviewRecord(BaseModel):
     frontend_port: int
     backend_port: int
     runtime: RuntimeName | None = None
+    database: DatabaseName = "sqlite"  # the app's database it runs (and last ran) with
     running: bool = False
     owner: str | None = None  # "pid:starttime" of the daemon that started it
     detached: bool = False

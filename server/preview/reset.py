@@ -1,7 +1,10 @@
 """`stepforge/preview/resetData`: empty the app's database after keeping a copy of it.
 
 A running preview is stopped first (a live SQLite connection would keep writing to the removed
-file) and started again afterwards, so the app creates its tables anew and seeds them once.
+file; a running Postgres would be copied mid-write) and started again afterwards, so the app
+creates its tables anew and seeds them once. Postgres (docker runtime): its volume is copied while
+the server is stopped, then emptied (`server.preview.postgres.reset_volume`); a Postgres the user
+runs (local runtime, DATABASE_URL) is never touched.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from pathlib import Path
 import anyio
 
 from protocol.models import PreviewResetDataParams, PreviewResetDataResult, PreviewStartParams
-from server.preview import database
+from server.preview import database, postgres
 from server.preview.docker_runtime import DockerRuntime
 from server.preview.records import RuntimeName, read_workspace_record
 from server.preview.service import PreviewError, PreviewService
@@ -27,7 +30,13 @@ async def reset_data(
         or (record.runtime if record else None)
         or ("local" if previews.settings.preview_runtime == "local" else "docker")
     )
-    data = database.describe(root, runtime)
+    database_name = previews.database_for(None, record)
+    data = database.describe(root, runtime, database_name, previews.settings.database_url_value())
+    if database_name == "postgres" and runtime == "local":
+        raise PreviewError(
+            "reset-data does not touch a Postgres you run (DATABASE_URL): empty it yourself "
+            "(after a pg_dump), or reset the docker runtime's (--runtime docker)."
+        )
     was_running = record is not None and record.running and record.runtime == runtime
     if was_running:
         progress.report("Stopping the preview", 10)
@@ -40,12 +49,17 @@ async def reset_data(
         reason = await anyio.to_thread.run_sync(docker_runtime.unavailable)
         if reason:
             raise PreviewError(f"The data in {data.location} cannot be reset: {reason}.")
-        backup = await anyio.to_thread.run_sync(
-            database.reset_volume,
-            docker_runtime.client(),
-            root,
-            docker_runtime.images["backend"],
-        )
+        if database_name == "postgres":
+            backup = await anyio.to_thread.run_sync(
+                postgres.reset_volume, docker_runtime.client(), root, docker_runtime.postgres_image
+            )
+        else:
+            backup = await anyio.to_thread.run_sync(
+                database.reset_volume,
+                docker_runtime.client(),
+                root,
+                docker_runtime.images["backend"],
+            )
     else:
         copied = await anyio.to_thread.run_sync(database.reset_folder, root)
         backup = str(copied) if copied is not None else None
@@ -54,7 +68,9 @@ async def reset_data(
         assert record is not None
         progress.report("Starting the preview again", 70)
         await previews.start(
-            root, PreviewStartParams(runtime=runtime, detached=record.detached), progress
+            root,
+            PreviewStartParams(runtime=runtime, database=database_name, detached=record.detached),
+            progress,
         )
         restarted = True
     if backup is None:

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -44,6 +44,8 @@ from server.preview.ports import PORT_ATTEMPTS, is_port_conflict
 from server.preview.preconditions import cannot_write, require_app
 from server.preview.records import (
     ROLES,
+    DatabaseName,
+    LogRole,
     PreviewIndex,
     PreviewRecord,
     Role,
@@ -65,7 +67,7 @@ class Runtime(Protocol):
     def start(self, spec: LaunchSpec) -> dict[str, str]: ...
     def alive(self, record: PreviewRecord) -> dict[str, bool]: ...
     def stop(self, record: PreviewRecord) -> None: ...
-    def tail(self, record: PreviewRecord, lines: int) -> list[tuple[Role, str]]: ...
+    def tail(self, record: PreviewRecord, lines: int) -> Sequence[tuple[LogRole, str]]: ...
     def follow(
         self, record: PreviewRecord, role: str, emit: Callable[[str], None], stop: threading.Event
     ) -> None: ...
@@ -87,14 +89,22 @@ def backend_log_crashed(lines: list[str]) -> bool:
     )
 
 
-def last_lines(tail: list[tuple[Role, str]], lines: int) -> list[tuple[Role, str]]:
+def last_lines(tail: Sequence[tuple[LogRole, str]], lines: int) -> list[tuple[LogRole, str]]:
     """The last `lines` lines in all of a tail that holds up to `lines` per role: shared evenly
-    between the roles, a quiet role's unused share going to the other."""
+    between the two servers, a quiet server's unused share going to the other; the database's
+    (Postgres) take up to a quarter, or what the servers leave."""
     frontend = [item for item in tail if item[0] == "frontend"]
     backend = [item for item in tail if item[0] == "backend"]
+    server_lines = [item for item in tail if item[0] == "database"]
+    take_database = min(len(server_lines), max(lines // 4, lines - len(frontend) - len(backend)))
+    lines -= take_database
     take_frontend = min(len(frontend), max((lines + 1) // 2, lines - len(backend)))
     take_backend = min(len(backend), lines - take_frontend)
-    return frontend[len(frontend) - take_frontend :] + backend[len(backend) - take_backend :]
+    return (
+        frontend[len(frontend) - take_frontend :]
+        + backend[len(backend) - take_backend :]
+        + server_lines[len(server_lines) - take_database :]
+    )
 
 
 class PreviewError(StepForgeError):
@@ -131,7 +141,10 @@ class PreviewService:
         self.index = index or PreviewIndex()
         self.runtimes: dict[str, Runtime] = {
             "docker": DockerRuntime(
-                settings.frontend_image, settings.backend_image, settings.container_mounts
+                settings.frontend_image,
+                settings.backend_image,
+                settings.container_mounts,
+                settings.postgres_image,
             ),
             "local": LocalRuntime(),
         }
@@ -170,6 +183,17 @@ class PreviewService:
             )
         return self.runtimes["local"], f"local runtime (docker: {docker_reason})"
 
+    def database_for(
+        self, requested: DatabaseName | None, record: PreviewRecord | None
+    ) -> DatabaseName:
+        """The app's database for a start: asked for, else the setting if the user set it, else
+        the one the workspace last ran with (its data is there), else the default (sqlite)."""
+        if requested is not None:
+            return requested
+        if self.settings.explicitly_set("database") or record is None:
+            return self.settings.database
+        return record.database
+
     # --- start -----------------------------------------------------------------------------------
 
     async def start(
@@ -183,10 +207,15 @@ class PreviewService:
         """Start the preview (`scratch_data`: with an empty scratch database, for checks)."""
         await anyio.to_thread.run_sync(require_app, root)
         record = await anyio.to_thread.run_sync(read_workspace_record, root)
+        database_name = self.database_for(params.database, record)
         if record is not None and record.running:
             current = self.runtimes[record.runtime or "local"]
             alive = await anyio.to_thread.run_sync(current.alive, record)
-            if all(alive.values()) and params.runtime in (None, record.runtime):
+            if (
+                all(alive.values())
+                and params.runtime in (None, record.runtime)
+                and database_name == record.database
+            ):
                 health = await check_health(record)
                 if health.frontend and health.backend:
                     if not params.detached and record.owner == self.owner:
@@ -207,7 +236,7 @@ class PreviewService:
                     self.on_warning(migrated.message())
         remembered = (record.frontend_port, record.backend_port) if record else None
         record = await self._start_on_free_pair(
-            root, runtime, remembered, params, why, progress, scratch_data
+            root, runtime, remembered, params, why, progress, scratch_data, database_name
         )
         if not params.detached:
             self._attached.add(str(root))
@@ -219,11 +248,12 @@ class PreviewService:
             with anyio.CancelScope(shield=True):
                 await self._abandon(record)
             raise
+        on_postgres = " and Postgres" if database_name == "postgres" and not scratch_data else ""
         return PreviewStartResult(
             frontend_url=record.frontend_url,
             backend_url=record.backend_url,
             runtime=record.runtime or "local",
-            message=f"Preview running with the {why}.",
+            message=f"Preview running with the {why}{on_postgres}.",
         )
 
     async def _start_on_free_pair(
@@ -235,6 +265,7 @@ class PreviewService:
         why: str,
         progress: Progress,
         scratch_data: bool = False,
+        database_name: DatabaseName = "sqlite",
     ) -> PreviewRecord:
         """Reserve a pair, record the preview, start it; a pair that someone outside StepForge
         took meanwhile is given up for the next one. Whatever fails, nothing stays running or
@@ -246,6 +277,7 @@ class PreviewService:
                 frontend_port=0,
                 backend_port=0,
                 runtime=runtime.name,
+                database=database_name,
                 running=True,
                 owner=self.owner,
                 detached=params.detached,
@@ -351,9 +383,12 @@ class PreviewService:
                     unusable = database.database_error(
                         [line for role, line in lines if role == "backend"]
                     )
+                    server_down = await self._database_down(record, runtime)
                     what = (
                         f"the backend cannot use its database: {unusable}"
                         if unusable
+                        else server_down
+                        if server_down
                         else f"the {' and '.join(dead)} server exited"
                         if dead
                         else "the backend crashed while importing the app"
@@ -374,6 +409,12 @@ class PreviewService:
                     60 if frontend or backend else 40,
                 )
                 await anyio.sleep(0.3)
+
+    async def _database_down(self, record: PreviewRecord, runtime: Runtime) -> str | None:
+        """Why the preview's own database server (Postgres) cannot serve, or None."""
+        if not isinstance(runtime, DockerRuntime):
+            return None
+        return await anyio.to_thread.run_sync(runtime.database_error, record)
 
     async def _backend_crashed(self, record: PreviewRecord, runtime: Runtime) -> bool:
         """Whether the backend's log ends in a traceback: `uvicorn --reload` keeps its reloader
@@ -419,16 +460,23 @@ class PreviewService:
 
     async def status(self, root: Path) -> PreviewStatusResult:
         record = await anyio.to_thread.run_sync(read_workspace_record, root)
+        configured_url = self.settings.database_url_value()
         if record is None or not record.running or record.runtime is None:
             last = record.runtime if record is not None else None
             return PreviewStatusResult(
-                running=False, data=database.describe(root, last) if last else None
+                running=False,
+                data=database.describe(root, last, record.database, configured_url)
+                if last and record is not None
+                else None,
             )
         runtime = self.runtimes[record.runtime]
         alive = await anyio.to_thread.run_sync(runtime.alive, record)
         health = await check_health(record)
-        data = database.describe(root, record.runtime)
-        if not health.backend:  # a database it cannot use: said, with the database's name
+        data = database.describe(root, record.runtime, record.database, configured_url)
+        # A database it cannot use: said, with the database's name (a stopped Postgres even
+        # while the backend's health route, which reads no table, still answers).
+        data.error = await self._database_down(record, runtime)
+        if data.error is None and not health.backend:
 
             def backend_lines() -> list[str]:
                 return [line for role, line in runtime.tail(record, 200) if role == "backend"]

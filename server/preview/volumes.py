@@ -17,6 +17,7 @@ setting up a volume run with none. Blocking calls (docker SDK).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Callable
@@ -115,16 +116,21 @@ def own_volume(client: docker.DockerClient, name: str, image: str) -> None:
 
 
 def run_over_volumes(
-    client: docker.DockerClient, image: str, argv: list[str], mounts: dict[str, dict[str, str]]
+    client: docker.DockerClient,
+    image: str,
+    argv: list[str],
+    mounts: dict[str, dict[str, str]],
+    user: str | None = None,
 ) -> bytes:
-    """Run one command over volumes in a throwaway container: as the user, no network, a
-    read-only root; its output."""
+    """Run one command over volumes in a throwaway container: as the user (or `user`, "UID:GID":
+    the owner of the files, as Postgres' uid for its volume), no network, a read-only root; its
+    output."""
     # Detached, waited for, then read: `containers.run(remove=True)` was seen to return an empty
     # output for a command that printed, which would make a volume with data look empty.
     container = client.containers.run(
         image,
         argv,
-        user=f"{os.getuid()}:{os.getgid()}",
+        user=user or f"{os.getuid()}:{os.getgid()}",
         cap_drop=["ALL"],
         security_opt=["no-new-privileges"],
         network_disabled=True,
@@ -197,7 +203,10 @@ INSTALL_TIMEOUT = 900
 
 
 def pristine_name(role: Role, key: str) -> str:
-    return f"{VOLUME_PREFIX[role]}-pristine-{key}"
+    # The install's recipe is part of the name: a changed recipe (Vite's pre-bundling added to it)
+    # installs a new pristine copy instead of copying an old one that lacks what it now makes.
+    recipe = hashlib.sha256(INSTALL[role].encode()).hexdigest()[:8]
+    return f"{VOLUME_PREFIX[role]}-pristine-{key}-{recipe}"
 
 
 def _done(name: str) -> str:

@@ -33,6 +33,10 @@ local ok, err = pcall(function()
 
   local check = client:request_sync("stepforge/check", {}, 300000, bufnr)
   note("check_error", check.err and check.err.message or vim.NIL)
+  -- What the check itself found, so a run without diagnostics says whether the check saw them.
+  local found = check.result and check.result.problems or {}
+  note("check_found", vim.tbl_map(function(p) return p.path .. ":" .. p.line .. " " .. p.code end, found))
+  note("check_not_run", check.result and check.result.notRun or vim.NIL)
   vim.wait(60000, function() return #vim.diagnostic.get(bufnr) > 0 end, 200)
   local diagnostics = vim.diagnostic.get(bufnr)
   note("diagnostics", vim.tbl_map(function(d)

@@ -41,6 +41,16 @@ def titles(backend: str) -> list[str]:
     return [task["title"] for task in response.json()]
 
 
+def add_two_tasks(backend: str) -> list[str]:
+    """Two tasks created through the running backend; every title it then lists."""
+    for title in ("Water the plants", "Call the bank"):
+        created = httpx.post(f"{backend}/api/tasks", json={"title": title}, timeout=10)
+        assert created.status_code == 201, created.text
+    expected = titles(backend)
+    assert len(expected) == SEEDED + 2
+    return expected
+
+
 def wait_for(condition, what: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -84,11 +94,7 @@ def test_records_survive_reloads_restarts_and_reset_keeps_a_copy(fake_groq, gene
     try:
         backend = start(fake_groq, workspace, runtime)
         assert len(titles(backend)) == SEEDED  # seeded once, on the new database
-        for title in ("Water the plants", "Call the bank"):
-            created = httpx.post(f"{backend}/api/tasks", json={"title": title}, timeout=10)
-            assert created.status_code == 201, created.text
-        expected = titles(backend)
-        assert len(expected) == SEEDED + 2
+        expected = add_two_tasks(backend)
 
         # Where the data is: outside the source folders, and status says so.
         data = cli_json(fake_groq, workspace, "preview", "status")["data"]

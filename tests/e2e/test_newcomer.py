@@ -162,6 +162,9 @@ def test_ctrl_c_during_generate_exits_130_quietly(fake_groq, workspace):
         text=True,
         cwd=REPO,
         start_new_session=True,
+        # As a terminal's foreground job has it: a shell without job control starts background
+        # jobs (a CI script's `&`, say) with SIGINT ignored, and the CLI would inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 240  # a loaded machine starts the daemon slowly
     while not any(s.file_path for s in fake_groq.served) and process.poll() is None:

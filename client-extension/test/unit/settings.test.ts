@@ -36,6 +36,8 @@ test("settings become initializationOptions, the key only from secret storage", 
   });
   assert.equal(initializationOptions(settings, undefined).apiKey, undefined); // never read from settings
   assert.equal(initializationOptions(config({ baseUrl: "" }), undefined).baseUrl, undefined);
+  assert.equal(initializationOptions(config({ database: "postgres" }), undefined).database, "postgres");
+  assert.equal(initializationOptions(config({ database: "" }), undefined).database, undefined); // unset: the workspace's own
 });
 
 test("a folder's settings cannot choose the daemon's program or where the key goes", () => {

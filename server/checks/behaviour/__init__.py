@@ -8,7 +8,8 @@ as a client would (no LLM):
 
 Every finding names the request and the answer, on the line of the router that serves the
 endpoint (`findings`). The backend is started for the tier alone (`backend`): never the user's
-preview, never the user's data.
+preview, never the user's data. Each run records what passed (`regressions`): after a change,
+a finding on what worked before it is reported as a regression.
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ import anyio
 import httpx
 
 from protocol.models import Problem
-from server.checks.behaviour import api_contract, roundtrip
+from server.checks.behaviour import api_contract, regressions, roundtrip
 from server.checks.behaviour.backend import (
     BackendDidNotStart,
     CheckedBackend,
     DockerBackend,
     LocalBackend,
 )
-from server.checks.behaviour.findings import to_problems
+from server.checks.behaviour.findings import placed
 from server.checks.project import Project
 from server.checks.toolchain import ToolUnavailable
 from server.preview.docker_runtime import DockerRuntime
@@ -105,9 +106,10 @@ async def run(
             roundtrip.run, backend.url, plan, schema, restart
         )
         tripped = time.monotonic()
+        exercised: list[tuple[str, str]] = []
         try:
             found_api = await anyio.to_thread.run_sync(
-                api_contract.run, backend.url, schema, budget
+                api_contract.run, backend.url, schema, budget, exercised
             )
         except api_contract.NotFinished as error:
             raise ToolUnavailable(str(error)) from None
@@ -119,4 +121,8 @@ async def run(
         )
     finally:
         await anyio.to_thread.run_sync(backend.close)
-    return to_problems(project, found_trips + found_api)
+    on_operations = placed(project, found_trips + found_api)
+    # What passed, for the next change's regressions (a run that did not finish records nothing).
+    record = regressions.record_of(project, exercised, on_operations, time.time())
+    await anyio.to_thread.run_sync(regressions.save, root, record)
+    return [problem for _, problem in on_operations]

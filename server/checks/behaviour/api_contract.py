@@ -120,9 +120,16 @@ class NotFinished(Exception):
     """The time budget ran out before every operation was exercised."""
 
 
-def run(base_url: str, raw_schema: dict[str, Any], budget: Budget | None = None) -> list[Finding]:
+def run(
+    base_url: str,
+    raw_schema: dict[str, Any],
+    budget: Budget | None = None,
+    exercised: list[tuple[str, str]] | None = None,
+) -> list[Finding]:
     """The findings, the first of each kind per operation. Raises NotFinished when the budget
-    ran out before some operation got a single request (no verdict on it: not a clean API)."""
+    ran out before some operation got a single request (no verdict on it: not a clean API).
+    `exercised` gains the (method, path) of every operation that got a request (what a clean
+    verdict covers: `regressions` keeps it)."""
     budget = budget or Budget()
     deadline = time.monotonic() + budget.seconds
     schema = schemathesis_openapi.from_dict(bounded(raw_schema), config=SchemathesisConfig())
@@ -145,11 +152,14 @@ def run(base_url: str, raw_schema: dict[str, Any], budget: Budget | None = None)
                 missed.append(operation.label)
                 continue
             first: dict[str, Finding] = {}  # of each kind, for this operation
+            sent = 0
             for strategy in strategies:
                 if time.monotonic() > deadline:
                     break
-                _exercise(session, base_url, operation, strategy, budget, deadline, first)
+                sent += _exercise(session, base_url, operation, strategy, budget, deadline, first)
             found += first.values()
+            if sent and exercised is not None:
+                exercised.append((operation.method.upper(), operation.path))
     if missed:
         raise NotFinished(
             f"the API contract did not finish in {budget.seconds:.0f} s: "
@@ -177,8 +187,10 @@ def _exercise(
     budget: Budget,
     deadline: float,
     found: dict[str, Finding],
-) -> None:
-    """Send the strategy's requests; `found` keeps the first finding of each kind."""
+) -> int:
+    """Send the strategy's requests; `found` keeps the first finding of each kind. Returns how
+    many requests were sent."""
+    sent = 0
 
     @settings(
         max_examples=budget.examples,
@@ -191,8 +203,10 @@ def _exercise(
     )
     @given(case=strategy)
     def exercise(case: Any) -> None:
+        nonlocal sent
         if time.monotonic() > deadline:
             return
+        sent += 1
         try:
             try:
                 response = case.call(base_url=base_url, session=session, timeout=REQUEST_TIMEOUT)
@@ -240,3 +254,4 @@ def _exercise(
             found[code] = Finding(code, operation.method.upper(), operation.path, what, exchange)
 
     exercise()
+    return sent

@@ -22,6 +22,7 @@ STATUS = "api-status"  # a success status the operation does not declare
 NOT_STORED = "api-not-stored"  # a created or changed record that does not read back
 NOT_DELETED = "api-not-deleted"  # a deleted record that is still there
 ROUNDTRIP = "api-roundtrip"  # a step of a round trip refused or failed
+REGRESSION = "regression"  # a finding on an endpoint that worked before the last change
 
 
 def _short(text: str) -> str:
@@ -78,10 +79,10 @@ def route_place(project: Project, method: str, route: str) -> tuple[str, int, in
     return _owner_of(project, route) or "backend/main.py", 1, 1
 
 
-def to_problems(project: Project, findings: list[Finding]) -> list[Problem]:
-    """One problem per endpoint (the first finding on it: round trips come first, and say more
-    than a generated request)."""
-    found: list[Problem] = []
+def placed(project: Project, findings: list[Finding]) -> list[tuple[tuple[str, str], Problem]]:
+    """Each endpoint's (method, route) with its one problem (the first finding on it: round trips
+    come first, and say more than a generated request)."""
+    found: list[tuple[tuple[str, str], Problem]] = []
     seen: set[tuple[str, str]] = set()
     for finding in findings:
         key = (finding.method, finding.route)
@@ -89,5 +90,10 @@ def to_problems(project: Project, findings: list[Finding]) -> list[Problem]:
             continue
         seen.add(key)
         path, line, column = route_place(project, finding.method, finding.route)
-        found.append(problem(path, line, column, finding.code, finding.message(), SOURCE))
+        found.append((key, problem(path, line, column, finding.code, finding.message(), SOURCE)))
     return found
+
+
+def to_problems(project: Project, findings: list[Finding]) -> list[Problem]:
+    """One problem per endpoint (see `placed`)."""
+    return [found for _, found in placed(project, findings)]

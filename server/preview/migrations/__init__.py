@@ -35,8 +35,8 @@ from docker.errors import DockerException, NotFound
 from protocol.models import Problem, Severity
 from server.config import Settings
 from server.errors import StepForgeError
-from server.preview import database
-from server.preview.migrations import runner
+from server.preview import database, postgres
+from server.preview.migrations import on_postgres, runner
 from server.preview.records import read_workspace_record
 from server.workspace.meta import MetaFiles
 from server.workspace.session import WorkspaceSession
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 VERSIONS = "backend/migrations/versions/"
 MODELS = "backend/models/"
-Target = Literal["docker", "local"]
+Target = Literal["docker", "local", "postgres"]
 
 
 @dataclass
@@ -201,6 +201,14 @@ def target_of(root: Path, settings: Settings) -> Target | None:
     runtime = record.runtime if record is not None else None
     if runtime is None:
         runtime = "local" if settings.preview_runtime == "local" else "docker"
+    kind = record.database if record is not None else settings.database
+    if kind == "postgres":
+        if runtime == "local":
+            return None  # the user's own Postgres: they migrate it (the README says how)
+        try:
+            return "postgres" if on_postgres.has_database(root) else None
+        except DockerException as error:
+            raise EngineDown(f"no Docker engine answers ({error.__class__.__name__})") from None
     if runtime == "local":
         return "local" if (database.data_folder(root) / database.DATABASE_FILE).is_file() else None
     try:
@@ -215,10 +223,16 @@ def target_of(root: Path, settings: Settings) -> Target | None:
 
 
 def _where(root: Path, target: Target) -> str:
+    if target == "postgres":
+        return postgres.describe(root).location
     return database.describe(root, target).location
 
 
 def _run(root: Path, settings: Settings, target: Target, argv: list[str]) -> dict[str, Any]:
+    if target == "postgres":  # its copy is a pg_dump the step's runner keeps (on_postgres)
+        return on_postgres.run_step(
+            root, settings, [*argv, "/tmp"] if argv[0] == "migrate" else argv
+        )
     if argv[0] == "migrate":  # where the step keeps its copies: beside the database
         argv = [*argv, runner.DOCKER_BACKUPS if target == "docker" else str(local_backups(root))]
     if target == "docker":
@@ -265,7 +279,7 @@ def _step(root: Path, settings: Settings, argv: list[str]) -> MigrationOutcome |
     where = _where(root, target)
     try:
         answer = _run(root, settings, target, argv)
-    except (DockerException, OSError, ValueError) as error:
+    except (DockerException, OSError, ValueError, RuntimeError, StepForgeError) as error:
         answer = {"state": "failed", "error": f"{error.__class__.__name__}: {error}"}
     outcome = MigrationOutcome.from_answer(answer, where)
     if outcome.state == "failed":

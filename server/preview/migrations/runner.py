@@ -50,23 +50,30 @@ def failure(output: str, code: int | str) -> dict[str, Any]:
     return {"state": "failed", "error": f"(exit {code}) " + "\n".join(lines)}
 
 
-def run_in_docker(root: Path, settings: Settings, argv: list[str]) -> dict[str, Any]:
-    """The step in a throwaway backend container over the workspace's data volume."""
+def run_in_docker(
+    root: Path,
+    settings: Settings,
+    argv: list[str],
+    database_url: str = database.DOCKER_URL,
+    network: str = sandbox.NO_NETWORK,
+) -> dict[str, Any]:
+    """The step in a throwaway backend container: over the workspace's SQLite data volume (no
+    network), or on the preview's network with the URL of its Postgres."""
     client = docker.from_env(timeout=60)
     image = settings.backend_image
     mounts = settings.container_mounts
     volume = volumes.ensure_volume(client, root, "backend", image, mounts, settings.container_env)
     environment = {
         **settings.container_env,
-        "DATABASE_URL": database.DOCKER_URL,
+        "DATABASE_URL": database_url,
         "PYTHONDONTWRITEBYTECODE": "1",
         "STEPFORGE_MIGRATION_SCRIPT": INSIDE.read_text(),
     }
+    sqlite = network == sandbox.NO_NETWORK
     for attempt in (1, 2):
-        options = database.with_data_volume(
-            sandbox.run_options(root, "backend", volume, mounts, environment),
-            database.data_volume(root),
-        )
+        options = sandbox.run_options(root, "backend", volume, mounts, environment, network=network)
+        if sqlite:
+            options = database.with_data_volume(options, database.data_volume(root))
         container = client.containers.run(
             image,
             ["sh", "-c", _SCRIPT, "migration", *argv],
