@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import docker
@@ -114,21 +114,21 @@ class DockerRuntime:
         started: dict[str, str] = {}
         try:
             network = networks.preview_network(self.client(), spec.root)
-            database_url = None
-            if with_postgres:
-                # Postgres starts (and makes its cluster) while the frontend is created; the
-                # backend only once it accepts connections.
-                with ThreadPoolExecutor(max_workers=1) as pool:
-                    starting = pool.submit(self._run_postgres, spec, network)
-                    try:
-                        started["frontend"] = self._run(spec, "frontend", network).id
-                    finally:
-                        server, database_url = starting.result()
+            # The frontend is created and started while the backend (and its Postgres, which
+            # must accept connections first) are: neither waits for the other's container.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                frontend = pool.submit(self._run, spec, "frontend", network)
+                try:
+                    database_url = None
+                    if with_postgres:
+                        server, database_url = self._run_postgres(spec, network)
                         started[DATABASE_ROLE] = server.id
-                postgres.wait_ready(spec.root, server)
-            else:
-                started["frontend"] = self._run(spec, "frontend", network).id
-            started["backend"] = self._run(spec, "backend", network, database_url).id
+                        postgres.wait_ready(spec.root, server)
+                    started["backend"] = self._run(spec, "backend", network, database_url).id
+                except BaseException:
+                    wait([frontend])  # then the clean-up below removes it too
+                    raise
+                started["frontend"] = frontend.result().id
         except Exception:
             # A failed port binding leaves the container created: remove it. Postgres is
             # stopped, never killed, so its cluster stays clean.
