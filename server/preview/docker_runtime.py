@@ -25,7 +25,6 @@ import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.containers import Container
 
-from server.errors import StepForgeError
 from server.preview import database, networks, postgres, sandbox, volumes
 from server.preview.launch import LaunchSpec
 from server.preview.owner import is_alive
@@ -36,7 +35,6 @@ log = logging.getLogger(__name__)
 LABEL = sandbox.LABEL
 FRONTEND_INSIDE, BACKEND_INSIDE = 5173, 8000
 DATABASE_ROLE = "database"  # the Postgres container's role label and key in preview.json
-STOP_SECONDS = 10  # for Postgres to shut down cleanly before it is killed
 
 FRONTEND_SCRIPT = (
     "set -e\n"
@@ -110,7 +108,7 @@ class DockerRuntime:
         # Checks get their scratch SQLite database: never a container over the user's data.
         with_postgres = spec.record.database == "postgres" and not spec.scratch_data
         if with_postgres:  # refused before anything starts: the app could not reach it
-            self._require_postgres_driver(spec.root)
+            postgres.require_driver(spec.root, postgres.app_url("database", "x"))
         started: dict[str, str] = {}
         try:
             network = networks.preview_network(self.client(), spec.root)
@@ -140,15 +138,6 @@ class DockerRuntime:
             raise
         return started
 
-    def _require_postgres_driver(self, root: Path) -> None:
-        from server.workspace.roles import read_role_file
-
-        requirements = read_role_file(root, "backend/requirements.txt")
-        text = requirements.decode("utf-8", "replace") if requirements else None
-        lacking = postgres.missing_driver(text, postgres.app_url("database", "x"))
-        if lacking:
-            raise StepForgeError(f"The backend cannot use Postgres: {lacking}.")
-
     def _run_postgres(self, spec: LaunchSpec, network: str) -> tuple[Container, str]:
         root = str(spec.root)
         self._stop_named(postgres.container_name(spec.root), root)
@@ -166,15 +155,7 @@ class DockerRuntime:
         except NotFound:
             return
         if sandbox.is_ours(container.labels, root):
-            self._stop_then_remove(container)
-
-    def _stop_then_remove(self, container: Container) -> None:
-        try:
-            if container.status == "running":
-                container.stop(timeout=STOP_SECONDS)
-            container.remove(force=True)
-        except NotFound:
-            pass
+            postgres.stop(container)
 
     def _run(
         self, spec: LaunchSpec, role: Role, network: str, database_url: str | None = None
@@ -243,8 +224,12 @@ class DockerRuntime:
             return None
         return container
 
-    def _roles(self, record: PreviewRecord) -> list[str]:
-        return [*ROLES, *([DATABASE_ROLE] if DATABASE_ROLE in record.containers else [])]
+    def _roles(self, record: PreviewRecord) -> list[LogRole]:
+        """The preview's containers' roles: the two servers, and its Postgres if it has one."""
+        roles: list[LogRole] = [*ROLES]
+        if DATABASE_ROLE in record.containers:
+            roles.append("database")
+        return roles
 
     def alive(self, record: PreviewRecord) -> dict[str, bool]:
         result: dict[str, bool] = {}
@@ -269,17 +254,14 @@ class DockerRuntime:
                     pass
         server = self._container(record, DATABASE_ROLE)
         if server is not None:
-            self._stop_then_remove(server)
+            postgres.stop(server)
         networks.remove_preview_network(self.client(), Path(record.workspace))
 
     # --- logs ------------------------------------------------------------------------------------
 
     def tail(self, record: PreviewRecord, lines: int) -> list[tuple[LogRole, str]]:
         result: list[tuple[LogRole, str]] = []
-        roles: list[LogRole] = [*ROLES]
-        if DATABASE_ROLE in record.containers:
-            roles.append("database")
-        for role in roles:
+        for role in self._roles(record):
             container = self._container(record, role)
             if container is None:
                 continue
@@ -330,7 +312,7 @@ class DockerRuntime:
                 continue
             try:
                 if labels.get(f"{LABEL}.role") == DATABASE_ROLE:
-                    self._stop_then_remove(container)  # a clean shutdown of its cluster
+                    postgres.stop(container)  # a clean shutdown of its cluster
                 else:
                     container.remove(force=True)
             except NotFound:

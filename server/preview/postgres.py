@@ -45,7 +45,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import docker
-from docker.errors import APIError, NotFound
+from docker.errors import APIError, DockerException, NotFound
 from docker.models.containers import Container
 
 from protocol.models import PreviewData
@@ -69,6 +69,7 @@ DRIVER = "postgresql+psycopg"
 STATE_FILE = "postgres.json"
 MEMORY_LIMIT = "512m"
 READY_TIMEOUT = 60.0
+STOP_SECONDS = 10  # for Postgres to shut down cleanly before it is killed
 SCRAM_ITERATIONS = 4096
 # The drivers SQLAlchemy can use for a postgresql URL; the template's requirements carry psycopg.
 DRIVERS = {"psycopg": "psycopg", "psycopg-binary": "psycopg", "psycopg2": "psycopg2",
@@ -117,9 +118,6 @@ def salt_of(password: str) -> bytes:
     """The verifier's salt, derived from the password (itself random per workspace): the same
     password gives the same verifier, so a warm start need not set it again."""
     return hashlib.sha256(b"stepforge-postgres-salt:" + password.encode("utf-8")).digest()[:16]
-
-
-_VERIFIER = re.compile(r"SCRAM-SHA-256\$\d+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+")
 
 
 def app_url(host: str, password: str) -> str:
@@ -183,6 +181,15 @@ def missing_driver(requirements: str | None, url: str) -> str | None:
         f"backend/requirements.txt has no {driver} (the Postgres driver DATABASE_URL names): "
         f"add `{wanted}` to backend/requirements.in and lock it again, or use --database sqlite"
     )
+
+
+def require_driver(root: Path, url: str) -> None:
+    """Refused before anything starts (a StepForgeError): a backend whose requirements lack the
+    driver `url` names could not reach the database. Blocking."""
+    requirements = read_role_file(root, "backend/requirements.txt")
+    lacking = missing_driver(requirements.decode("utf-8", "replace") if requirements else None, url)
+    if lacking:
+        raise StepForgeError(f"The backend cannot use Postgres: {lacking}.")
 
 
 def server_script() -> str:
@@ -305,6 +312,15 @@ def _last_lines(container: Container, lines: int = 15) -> str:
     return text or "(no output)"
 
 
+def _settled(container: Container) -> None:
+    """Wait until Docker is done with an exited container, so that its log is read whole (its
+    lines are what tells the user why Postgres did not start)."""
+    try:
+        container.wait(timeout=10)
+    except (DockerException, OSError):  # requests' errors are OSErrors: the log is read anyway
+        pass
+
+
 def wait_ready(root: Path, container: Container, timeout: float = READY_TIMEOUT) -> None:
     """Until the server accepts connections; a StepForgeError naming the database (with its last
     log lines) when it exits or does not answer in time. Its data is left as it is."""
@@ -316,6 +332,7 @@ def wait_ready(root: Path, container: Container, timeout: float = READY_TIMEOUT)
         except NotFound:
             raise StepForgeError(f"{where} was removed while it started.") from None
         if container.status in ("exited", "dead"):
+            _settled(container)
             raise StepForgeError(
                 f"{where} did not start; its data is left as it is. Last log lines:\n"
                 + _last_lines(container)
@@ -332,6 +349,17 @@ def wait_ready(root: Path, container: Container, timeout: float = READY_TIMEOUT)
                 + _last_lines(container)
             )
         time.sleep(0.1)
+
+
+def stop(container: Container) -> None:
+    """Stop the server (SIGINT, its fast shutdown: the cluster stays clean; killed only after
+    STOP_SECONDS), then remove its container."""
+    try:
+        if container.status == "running":
+            container.stop(timeout=STOP_SECONDS)
+        container.remove(force=True)
+    except NotFound:
+        pass
 
 
 def not_running(container: Container | None, root: Path) -> str | None:
@@ -412,10 +440,7 @@ def local_url(root: Path, configured: str | None) -> str:
     secret = urlsplit(url).password
     if secret:
         add_secret(secret)
-    requirements = read_role_file(root, "backend/requirements.txt")
-    lacking = missing_driver(requirements.decode("utf-8", "replace") if requirements else None, url)
-    if lacking:
-        raise StepForgeError(f"The backend cannot use Postgres: {lacking}.")
+    require_driver(root, url)
     host, port = host_and_port(url)
     try:
         with socket.create_connection((host, port), timeout=3):

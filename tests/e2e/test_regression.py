@@ -31,6 +31,14 @@ def behaviour_ran(result: dict) -> bool:
     return any(t["name"] == "behaviour" and t["ran"] for t in result.get("checks") or [])
 
 
+def change(workspace: Path, request: str, env: dict[str, str]):
+    """`stepforge change REQUEST --json` with one repair round (the behaviour tier runs after)."""
+    return run_cli(
+        "change", request, "--workspace", str(workspace), "--json",
+        "--repair-rounds", "1", env=env, timeout=900,
+    )  # fmt: skip
+
+
 def test_a_change_that_breaks_an_endpoint_is_a_regression_and_a_removal_is_not(
     workspace: Path,
 ) -> None:
@@ -52,11 +60,7 @@ def test_a_change_that_breaks_an_endpoint_is_a_regression_and_a_removal_is_not(
         ]
 
         script.phase = "break"
-        broke = run_cli(
-            "change", BREAK_REQUEST, "--workspace", str(workspace), "--json",
-            "--repair-rounds", "1", env=env, timeout=900,
-        )  # fmt: skip
-        broken = json.loads(broke.stdout)
+        broken = json.loads(change(workspace, BREAK_REQUEST, env).stdout)
         assert (workspace / PROJECTS).read_text() == PROJECTS_BROKEN
         regressions = [p for p in broken["problems"] if p["code"] == "regression"]
         assert [(p["path"], p["line"], p["source"]) for p in regressions] == [
@@ -75,10 +79,7 @@ def test_a_change_that_breaks_an_endpoint_is_a_regression_and_a_removal_is_not(
         ]
 
         script.phase = "remove"
-        removed = run_cli(
-            "change", REMOVE_REQUEST, "--workspace", str(workspace), "--json",
-            "--repair-rounds", "1", env=env, timeout=900,
-        )  # fmt: skip
+        removed = change(workspace, REMOVE_REQUEST, env)
         result = json.loads(removed.stdout)
     assert (workspace / PROJECTS).read_text() == PROJECTS_WITHOUT_DETAIL
     # The detail endpoint is gone on purpose and the create works again: nothing to report.

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -25,6 +26,9 @@ from server.preview.database import describe
 from server.preview.records import PreviewRecord
 from server.preview.service import PreviewService, last_lines
 from server.template import template_bytes
+
+# The form Postgres stores (and `ALTER ROLE ... PASSWORD` takes as is): SCRAM-SHA-256$i:salt$k:k.
+VERIFIER = re.compile(r"SCRAM-SHA-256\$\d+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+")
 
 # --- the setting -------------------------------------------------------------------------------
 
@@ -113,7 +117,7 @@ def test_scram_verifier_answers_rfc_7677s_exchange():
 def test_another_password_gets_another_verifier():
     salt = b"0123456789abcdef"
     assert postgres.scram_verifier("a", salt) != postgres.scram_verifier("b", salt)
-    assert postgres._VERIFIER.fullmatch(postgres.scram_verifier("a", salt))
+    assert VERIFIER.fullmatch(postgres.scram_verifier("a", salt))
 
 
 # --- URLs ----------------------------------------------------------------------------------------

@@ -71,11 +71,7 @@ def serving(client: docker.DockerClient, root: Path, image: str) -> Iterator[tup
         postgres.wait_ready(root, container)
         yield network, url
     finally:
-        try:
-            container.stop(timeout=10)  # SIGINT: a fast shutdown, the cluster stays clean
-            container.remove(force=True)
-        except NotFound:
-            pass
+        postgres.stop(container)
 
 
 def dump(client: docker.DockerClient, root: Path, label: str) -> str:
