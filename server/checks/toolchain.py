@@ -105,7 +105,7 @@ class DockerToolchain:
         """The role's checker container, with dependencies installed (a changed lock file gets a
         fresh volume and a fresh container)."""
         client = self.runtime.client()
-        volume = volumes.dependency_volume(self.root, role)
+        volume = volumes.mounted_volume(client, self.root, role)
         try:
             container = client.containers.get(self._name(role))
             labels = container.labels
@@ -119,7 +119,7 @@ class DockerToolchain:
                 container.remove(force=True)
         except NotFound:
             pass
-        with _volume_lock(volume):
+        with _volume_lock(volumes.dependency_volume(self.root, role)):
             return self._new_checker(role)
 
     def _new_checker(self, role: sandbox.Role) -> Container:

@@ -16,10 +16,12 @@ workspace.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
+from typing import Any
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
@@ -39,8 +41,17 @@ DATABASE_ROLE = "database"  # the Postgres container's role label and key in pre
 FRONTEND_SCRIPT = (
     "set -e\n"
     + sandbox.INSTALL["frontend"]
+    + f"if [ -d {sandbox.VITE_PREBUNDLED_DIR} ]; then "
+    + f"cp -a {sandbox.VITE_PREBUNDLED_DIR}/. {sandbox.VITE_CACHE_DIR}/; fi\n"
     + "exec /deps/node_modules/.bin/vite --host 0.0.0.0 --port 5173 --strictPort\n"
 )
+# The dev server's writable folders on the (possibly shared, read-only) dependencies: its cache,
+# where what it bundles beyond the install's is lost with the container, and its bundled config.
+_OWNED_TMPFS = f"rw,nosuid,nodev,mode=0700,uid={os.getuid()},gid={os.getgid()}"
+VITE_TMPFS = {
+    sandbox.VITE_CACHE_DIR: f"{_OWNED_TMPFS},size=512m",
+    sandbox.VITE_CONFIG_TEMP_DIR: f"{_OWNED_TMPFS},size=16m",
+}
 BACKEND_SCRIPT = (
     "set -e\n"
     + sandbox.INSTALL["backend"]
@@ -169,9 +180,8 @@ class DockerRuntime:
         )
         if role == "frontend":
             script, inside, outside = FRONTEND_SCRIPT, FRONTEND_INSIDE, spec.frontend_port
-            # Vite's pre-bundled dependencies live beside them in the dependency volume: kept
-            # across restarts, copied with the pristine volume, and under a `node_modules/` path,
-            # which the React plugin leaves alone (under /tmp, Babel re-transformed every bundle).
+            # Vite's cache: the install's pre-bundled dependencies, copied into a tmpfs of the
+            # container's own (sandbox.VITE_CACHE_DIR says why there).
             env = {**spec.frontend_env(), "STEPFORGE_VITE_CACHE_DIR": sandbox.VITE_CACHE_DIR}
         else:
             script, inside, outside = BACKEND_SCRIPT, BACKEND_INSIDE, spec.backend_port
@@ -199,11 +209,20 @@ class DockerRuntime:
                 detached="1" if spec.detached else "0",
             ),
             ports={f"{inside}/tcp": ("127.0.0.1", outside)},
-            **database.with_data_volume(
-                sandbox.run_options(spec.root, role, volume, self.mounts, env, network=network),
-                data,
+            **self._with_vite_cache(
+                role,
+                database.with_data_volume(
+                    sandbox.run_options(spec.root, role, volume, self.mounts, env, network=network),
+                    data,
+                ),
             ),
         )
+
+    @staticmethod
+    def _with_vite_cache(role: Role, options: dict[str, Any]) -> dict[str, Any]:
+        if role != "frontend":
+            return options
+        return {**options, "tmpfs": {**options["tmpfs"], **VITE_TMPFS}}
 
     def _container(self, record: PreviewRecord, role: str) -> Container | None:
         """The record's container for `role`, only if StepForge started it for that workspace."""

@@ -338,11 +338,16 @@ def wait_ready(root: Path, container: Container, timeout: float = READY_TIMEOUT)
                 + _last_lines(container)
             )
         if container.status == "running":
-            probe = container.exec_run(
-                ["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(PORT), "-d", APP], user=USER
-            )
-            if probe.exit_code == 0:
-                return
+            try:
+                probe = container.exec_run(
+                    ["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(PORT), "-d", APP], user=USER
+                )
+            except APIError as error:
+                if error.status_code != 409:  # 409: it exited since the reload; seen next round
+                    raise
+            else:
+                if probe.exit_code == 0:
+                    return
         if time.monotonic() > deadline:
             raise StepForgeError(
                 f"{where} did not accept connections within {timeout:.0f} s. Last log lines:\n"

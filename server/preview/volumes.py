@@ -1,13 +1,16 @@
-"""The dependency volumes of the sandboxed containers: one per workspace and role, keyed by the
-lock file, owned by the user, mode 0700, never shared between projects; removed with their
-workspace.
+"""The dependency volumes of the sandboxed containers, owned by the user, mode 0700.
 
-A new project's volume is filled from a pristine copy of the template's dependencies when its lock
-file is the template's, so its first preview or check copies them (a second or two) instead of
-installing them over the network. That copy is installed once per lock file, by StepForge, from
-the template's own manifests (the installed StepForge's files, never a workspace's), and only ever
-mounted read-only into the container that copies it: no project's code runs where it could change
-it. A project whose plan added packages installs its own, as before.
+While a workspace's lock file is the template's, its containers mount the template's own copy of
+the dependencies, the pristine volume, read-only: a new project's first preview or check neither
+installs over the network nor copies 240 MB (3 s of a new project's first page). That copy is
+installed once per lock file, by StepForge, from the template's own manifests (the installed
+StepForge's files, never a workspace's), and is never writable in a container that runs a
+project's code: the kernel refuses the write, and the container has no capability to remount.
+So one project cannot change what another one runs.
+
+A project whose lock file differs (its plan added packages) gets a volume of its own, keyed by
+that lock file and never shared; it is removed with its workspace, and a changed lock file gets a
+fresh one.
 
 Installing needs the registries; nothing else here does. An install runs in a one-shot installer
 container on a network of its own (`install_dependencies`, and the pristine copy's install), so
@@ -60,6 +63,19 @@ def dependency_volume(root: Path, role: Role) -> str:
     return f"{VOLUME_PREFIX[role]}-{workspace_tag(str(root))}-{key}"
 
 
+def mounted_volume(client: docker.DockerClient, root: Path, role: Role) -> str:
+    """The volume `role`'s containers mount at /deps now (see `ensure_volume`), looked up only."""
+    own = dependency_volume(root, role)
+    if _exists(client, own):
+        return own
+    key = dependency_key(root, _locks(role))
+    if key == dependency_key(TEMPLATE_DIR, _locks(role)) and _installed(
+        client, pristine_name(role, key)
+    ):
+        return pristine_name(role, key)
+    return own
+
+
 def ensure_volume(
     client: docker.DockerClient,
     root: Path,
@@ -68,28 +84,34 @@ def ensure_volume(
     mounts: list[str],
     environment: dict[str, str],
 ) -> str:
-    """Create the workspace's dependency volume if needed, owned by the user with mode 0700, and
-    filled from the pristine copy of the template's dependencies when its lock file is the
-    template's; older volumes of the same workspace and role are removed."""
-    name = dependency_volume(root, role)
+    """The volume to mount at /deps: the workspace's own if it has one for its lock file, else
+    the template's shared copy when the lock file is the template's (installed once if needed),
+    else a new volume of the workspace's own, owned by the user with mode 0700 and empty (the
+    caller installs into it), and then its older ones for the role are removed."""
+    own = dependency_volume(root, role)
+    if _exists(client, own):
+        return own
+    name = pristine_for(client, root, role, image, mounts, environment)
+    if name is None:
+        name = own
+        client.volumes.create(
+            name, labels=labels(str(root), role, "dependencies", uid=str(os.getuid()))
+        )
+        try:
+            own_volume(client, name, image)
+        except Exception:
+            client.volumes.get(name).remove(force=True)
+            raise
+        _remove_stale_volumes(client, root, role, keep=name)
+    return name
+
+
+def _exists(client: docker.DockerClient, name: str) -> bool:
     try:
         client.volumes.get(name)
-        return name
     except NotFound:
-        pass
-    client.volumes.create(
-        name, labels=labels(str(root), role, "dependencies", uid=str(os.getuid()))
-    )
-    try:
-        own_volume(client, name, image)
-        pristine = pristine_for(client, root, role, image, mounts, environment)
-        if pristine is not None:
-            copy_volume(client, pristine, name, image)
-    except Exception:
-        client.volumes.get(name).remove(force=True)
-        raise
-    _remove_stale_volumes(client, root, role, keep=name)
-    return name
+        return False
+    return True
 
 
 def own_volume(client: docker.DockerClient, name: str, image: str) -> None:
@@ -215,12 +237,7 @@ def _done(name: str) -> str:
 
 
 def _installed(client: docker.DockerClient, name: str) -> bool:
-    try:
-        client.volumes.get(_done(name))
-        client.volumes.get(name)
-    except NotFound:
-        return False
-    return True
+    return _exists(client, _done(name)) and _exists(client, name)
 
 
 def pristine_for(
@@ -264,7 +281,15 @@ def _install(
         client.volumes.create(name, labels=labels)
         own_volume(client, name, image)
         failed = install_dependencies(
-            client, TEMPLATE_DIR, role, image, name, mounts, environment, INSTALL_TIMEOUT
+            client,
+            TEMPLATE_DIR,
+            role,
+            image,
+            name,
+            mounts,
+            environment,
+            INSTALL_TIMEOUT,
+            template_install=True,
         )
         if failed is not None:
             raise APIError(failed)
@@ -312,17 +337,28 @@ def install_dependencies(
     mounts: list[str],
     environment: dict[str, str],
     timeout: int,
+    template_install: bool = False,
 ) -> str | None:
     """Install the role's dependencies into `volume` (nothing when it holds them already), in a
     one-shot container that sees the role's folder read-only and reaches the registries on a
-    network of its own. None when done; else the last lines of its output."""
+    network of its own (`template_install`: the shared pristine volume's own install). None when
+    done; else the last lines of its output."""
     with networks.installer_network(client, root) as network:
         container = client.containers.run(
             image,
             ["timeout", str(timeout), "sh", "-c", "set -e\n" + INSTALL[role]],
             detach=True,
             labels=labels(str(root), role, "install", volume=volume, owner=current_owner()),
-            **run_options(root, role, volume, mounts, environment, writable=False, network=network),
+            **run_options(
+                root,
+                role,
+                volume,
+                mounts,
+                environment,
+                writable=False,
+                network=network,
+                template_install=template_install,
+            ),
         )
         try:
             code = container.wait(timeout=timeout + 30).get("StatusCode", 1)

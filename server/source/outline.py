@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 
 from tree_sitter import Node
 
+from server.source.python import parse_python
 from server.source.syntax import parse_ts, ts_kind
 
 MAX_TYPE_TEXT = 1200  # interfaces and type aliases are shown whole up to this many characters
@@ -157,7 +158,7 @@ def _python_signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
 
 def _python_outline(source: str) -> str:
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except SyntaxError:
         return "\n".join(source.splitlines()[:8])
     lines: list[str] = []

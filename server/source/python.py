@@ -8,9 +8,22 @@ Routes are FastAPI decorators on an `APIRouter` (or the app) assigned at the top
 from __future__ import annotations
 
 import ast
+import threading
 from dataclasses import dataclass, field
 
 ROUTE_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
+
+# CPython 3.11 keeps the AST constructor's recursion depth per interpreter, not per thread: two
+# threads parsing at once can fail with "SystemError: AST constructor recursion depth mismatch"
+# (python/cpython#106905). Generation outlines and checks files in worker threads, so every parse
+# of StepForge's takes this lock.
+_PARSE_LOCK = threading.Lock()
+
+
+def parse_python(source: str) -> ast.Module:
+    """`ast.parse`, one thread at a time (SyntaxError and ValueError as ast.parse raises them)."""
+    with _PARSE_LOCK:
+        return ast.parse(source)
 
 
 @dataclass(frozen=True)
@@ -101,7 +114,7 @@ def _top_level(body: list[ast.stmt]) -> list[ast.stmt]:
 def analyze_python(source: str) -> PyModule:
     module = PyModule()
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except (SyntaxError, ValueError):
         module.parsed = False
         return module

@@ -23,7 +23,7 @@ import pytest
 from server.checks.smoke import CHROMIUM_ARGS
 from server.preview.owner import is_alive
 from server.preview.ports import port_is_free
-from server.preview.sandbox import workspace_tag
+from server.preview.sandbox import VITE_CACHE_DIR, is_shared_volume, workspace_tag
 from tests.conftest import CA_BUNDLE, daemon_env, require_docker, run_cli, start_lsp
 
 pytestmark = pytest.mark.slow
@@ -201,21 +201,22 @@ async def test_docker_containers_are_locked_down(fake_groq, workspace):
             assert config["ReadonlyRootfs"] is True and "/tmp" in config["Tmpfs"]
             volume = mounts["/deps"]
             assert volume["Type"] == "volume"
-            tag = workspace_tag(str(workspace))
             prefix = "stepforge-npm-" if role == "frontend" else "stepforge-venv-"
-            assert volume["Name"].startswith(f"{prefix}{tag}-")  # this workspace's own
+            # The template's lock file: the template's shared dependencies, read-only.
+            assert volume["Name"].startswith(f"{prefix}pristine-") and volume["RW"] is False
             owner = container.exec_run(["stat", "-c", "%u %a", "/deps"]).output.decode().split()
             assert owner == [str(os.getuid()), "700"]  # the user's, closed to everyone else
-            probe = container.exec_run(["sh", "-c", "echo x > /etc/probe"])
-            assert probe.exit_code != 0  # a read-only root file system
+            for probe in ("echo x > /etc/probe", "echo x > /deps/probe"):
+                assert container.exec_run(["sh", "-c", probe]).exit_code != 0  # read-only
     finally:
         stop_everything(workspace, fake_groq)
     assert containers_of(workspace) == []
 
 
-def test_dependency_volumes_are_never_shared_between_projects(fake_groq, tmp_path):
-    """Each project gets its own volume, filled from the pristine copy of the template's
-    dependencies (no install over the network); a project whose lock file differs does not."""
+def test_template_dependencies_are_shared_only_read_only(fake_groq, tmp_path):
+    """Projects on the template's lock file mount the template's one installed copy (no install,
+    no copy), read-only in every container that runs their code; a project whose lock file
+    differs gets a volume of its own, never another project's."""
     require_docker()
     from server.preview import volumes
     from server.preview.launch import FRONTEND_LOCKS, dependency_key
@@ -224,29 +225,49 @@ def test_dependency_volumes_are_never_shared_between_projects(fake_groq, tmp_pat
     first, second = tmp_path / "first", tmp_path / "second"
     for folder in (first, second):
         folder.mkdir()
-        generate_app(fake_groq, folder)  # its check fills the volumes
-    for role in ("frontend", "backend"):
-        ours = [volumes.dependency_volume(folder, role) for folder in (first, second)]
-        assert ours[0] != ours[1]
-        for name in ours:
-            volume = engine.volumes.get(name)
-            assert volume.attrs["Labels"]["stepforge.purpose"] == "dependencies"
-    key = dependency_key(first, FRONTEND_LOCKS)
-    pristine = volumes.pristine_name("frontend", key)
+        generate_app(fake_groq, folder)  # its check mounts the dependencies
+    pristine = volumes.pristine_name("frontend", dependency_key(first, FRONTEND_LOCKS))
     engine.volumes.get(pristine + "-done")  # installed once, complete
+    for folder in (first, second):
+        assert volumes.mounted_volume(engine, folder, "frontend") == pristine
+        with pytest.raises(docker.errors.NotFound):  # nothing of its own was made or copied
+            engine.volumes.get(volumes.dependency_volume(folder, "frontend"))
+    env = daemon_env(fake_groq)
+    started = run_cli("preview", "start", "--workspace", str(first), env=env)
+    assert started.returncode == 0, started.stderr
+    try:
+        frontend = engine.containers.get(f"stepforge-frontend-{workspace_tag(str(first))}")
+        # The project's code runs here: it cannot change the shared copy.
+        for attempt in (
+            "touch /deps/node_modules/react/index.js",
+            "rm -rf /deps/node_modules/react",
+        ):
+            assert frontend.exec_run(["sh", "-c", attempt]).exit_code != 0, attempt
+        # Vite's own cache is a tmpfs of this container's, seeded from the install's bundles.
+        cache = frontend.exec_run(["sh", "-c", f"touch {VITE_CACHE_DIR}/probe && echo ok"])
+        assert cache.output.decode().strip() == "ok"
+    finally:
+        run_cli("preview", "stop", "--workspace", str(first), env=env)
     listed = engine.containers.run(
         "stepforge-frontend:1",
-        ["sh", "-c", "ls /deps/node_modules/.bin/tsc && stat -c %a /deps"],
-        volumes={volumes.dependency_volume(second, "frontend"): {"bind": "/deps", "mode": "ro"}},
+        ["sh", "-c", "ls /deps/node_modules/react/index.js"],
+        volumes={pristine: {"bind": "/deps", "mode": "ro"}},
         user=f"{os.getuid()}:{os.getgid()}",
         remove=True,
     ).decode()
-    assert "/deps/node_modules/.bin/tsc" in listed and listed.strip().endswith("700")
-    lock = second / "frontend/package-lock.json"
-    lock.write_text(
-        lock.read_text().replace('"lockfileVersion"', '"name": "changed", "lockfileVersion"', 1)
-    )
-    assert volumes.pristine_for(engine, second, "frontend", "stepforge-frontend:1", [], {}) is None
+    assert "/deps/node_modules/react/index.js" in listed  # untouched
+    # A changed lock file: each project's own volume, and the template's copy is not theirs.
+    for folder in (first, second):
+        lock = folder / "frontend/package-lock.json"
+        lock.write_text(
+            lock.read_text().replace('"lockfileVersion"', '"name": "changed", "lockfileVersion"', 1)
+        )
+        assert (
+            volumes.pristine_for(engine, folder, "frontend", "stepforge-frontend:1", [], {}) is None
+        )
+    ours = [volumes.mounted_volume(engine, folder, "frontend") for folder in (first, second)]
+    assert ours == [volumes.dependency_volume(folder, "frontend") for folder in (first, second)]
+    assert ours[0] != ours[1] and not any(is_shared_volume(name) for name in ours)
 
 
 async def test_stop_touches_only_what_stepforge_started(fake_groq, workspace):

@@ -69,7 +69,7 @@ def test_the_first_page_bundles_nothing_and_survives_a_lost_module(generated, fa
         frontend = docker.from_env().containers.get(
             f"stepforge-frontend-{workspace_tag(str(generated))}"
         )
-        # The pristine copy's install ran `vite optimize`: the project's volume came with it.
+        # The shared copy's install ran `vite optimize`; the server's cache was seeded from it.
         listed = frontend.exec_run(["cat", f"{VITE_CACHE_DIR}/deps/_metadata.json"])
         assert listed.exit_code == 0, listed.output
         optimized = json.loads(listed.output)["optimized"]

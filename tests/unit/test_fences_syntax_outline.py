@@ -61,3 +61,25 @@ def test_outlines_keep_signatures_and_types_not_bodies():
     )
     assert "class A(Base):" in py and "x: int = 1" in py and "def m(self, y: str) -> int: ..." in py
     assert "def g(a): ..." in py and "secret" not in py
+
+
+def test_every_python_parse_in_server_takes_the_parse_lock():
+    """CPython 3.11's AST construction is not safe in two threads at once (python/cpython#106905:
+    `SystemError: AST constructor recursion depth mismatch`, seen in a generation): StepForge's
+    parses go through `parse_python`, which holds a lock."""
+    import ast
+    from pathlib import Path
+
+    server = Path(__file__).resolve().parents[2] / "server"
+    direct = []
+    for path in sorted(server.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "parse"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "ast"
+            ):
+                direct.append(str(path.relative_to(server)))
+    assert direct == ["source/python.py"]  # parse_python itself

@@ -38,6 +38,7 @@ from server.errors import StepForgeError
 from server.preview import database, postgres
 from server.preview.migrations import on_postgres, runner
 from server.preview.records import read_workspace_record
+from server.source.python import parse_python
 from server.workspace.meta import MetaFiles
 from server.workspace.session import WorkspaceSession
 
@@ -106,7 +107,7 @@ def touches_models(paths: list[str]) -> bool:
 
 
 def _assigned(source: str, name: str) -> Any:
-    for node in ast.parse(source).body:
+    for node in parse_python(source).body:
         if isinstance(node, ast.Assign):
             targets, value = node.targets, node.value
         elif isinstance(node, ast.AnnAssign) and node.value is not None:

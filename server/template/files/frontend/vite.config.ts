@@ -23,8 +23,5 @@ export default defineConfig({
   server: {
     port: Number(process.env.PORT || 3002),
     watch: process.env.STEPFORGE_POLL_WATCH ? { usePolling: true, interval: 300 } : undefined,
-    // The app's shell is transformed (and its dependencies bundled) as the server starts, not on
-    // the browser's first request: a preview started while the app is written renders sooner.
-    warmup: { clientFiles: ["./src/main.tsx", "./src/App.tsx", "./src/routes.tsx", "./src/layout/*.tsx"] },
   },
 });
