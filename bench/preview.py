@@ -1,7 +1,7 @@
 """Preview benchmark: from `stepforge/preview/start` to both URLs answering, per runtime, cold
 (no dependencies installed yet), warm (images built, dependencies cached: the second start), and
-for docker a new project's first start (its volumes filled from the pristine copy of the
-template's dependencies).
+for docker a new project's first start (the template's installed copy of the dependencies is
+there: a project on the template's lock files mounts it read-only).
 
 Run: .venv/bin/python -m bench.preview   (needs the images: `stepforge images build`;
      writes bench/results/preview.json)

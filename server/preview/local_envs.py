@@ -62,7 +62,10 @@ def _fingerprint(env: Path, entry_points: list[str]) -> dict[str, object]:
         entry = env / relative
         target = entry.resolve() if entry.is_symlink() else entry
         entries[relative] = [_identity(entry), _identity(target), str(target)]
-    return {"folder": _identity(env), "entries": entries}
+    # The folder's device and inode only: its size and mtime change whenever anything is made in
+    # it (Vite's cache and bundled config in node_modules at every start), which is normal use.
+    folder = _identity(env)
+    return {"folder": folder[:2] if folder else None, "entries": entries}
 
 
 def _load(root: Path) -> dict[str, dict[str, object]]:
