@@ -105,13 +105,12 @@ class DockerToolchain:
         """The role's checker container, with dependencies installed (a changed lock file gets a
         fresh volume and a fresh container)."""
         client = self.runtime.client()
-        volume = volumes.mounted_volume(client, self.root, role)
         try:
             container = client.containers.get(self._name(role))
             labels = container.labels
             if (
                 sandbox.is_ours(labels, str(self.root), role)
-                and labels.get(f"{sandbox.LABEL}.volume") == volume
+                and volumes.still_serves(self.root, role, labels.get(f"{sandbox.LABEL}.volume", ""))
                 and container.status == "running"
             ):
                 return container

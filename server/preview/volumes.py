@@ -63,17 +63,20 @@ def dependency_volume(root: Path, role: Role) -> str:
     return f"{VOLUME_PREFIX[role]}-{workspace_tag(str(root))}-{key}"
 
 
-def mounted_volume(client: docker.DockerClient, root: Path, role: Role) -> str:
-    """The volume `role`'s containers mount at /deps now (see `ensure_volume`), looked up only."""
-    own = dependency_volume(root, role)
-    if _exists(client, own):
-        return own
+def _template_key(root: Path, role: Role) -> str | None:
+    """The workspace's lock-file key for `role` when it is the template's (the pristine copy
+    serves it), else None."""
     key = dependency_key(root, _locks(role))
-    if key == dependency_key(TEMPLATE_DIR, _locks(role)) and _installed(
-        client, pristine_name(role, key)
-    ):
-        return pristine_name(role, key)
-    return own
+    return key if key == dependency_key(TEMPLATE_DIR, _locks(role)) else None
+
+
+def still_serves(root: Path, role: Role, name: str) -> bool:
+    """Whether a container with `name` at /deps still has the workspace's dependencies for its
+    lock files now (the volume `ensure_volume` gave for them); reads no volume."""
+    key = _template_key(root, role)
+    return name == dependency_volume(root, role) or (
+        key is not None and name == pristine_name(role, key)
+    )
 
 
 def ensure_volume(
@@ -251,8 +254,8 @@ def pristine_for(
     """The pristine volume for this workspace's lock file, installed if needed; None when the
     workspace's dependencies are not the template's (or the install failed: then the project
     installs its own)."""
-    key = dependency_key(root, _locks(role))
-    if key != dependency_key(TEMPLATE_DIR, _locks(role)):
+    key = _template_key(root, role)
+    if key is None:
         return None
     name = pristine_name(role, key)
     if _installed(client, name):

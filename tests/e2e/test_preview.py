@@ -229,7 +229,7 @@ def test_template_dependencies_are_shared_only_read_only(fake_groq, tmp_path):
     pristine = volumes.pristine_name("frontend", dependency_key(first, FRONTEND_LOCKS))
     engine.volumes.get(pristine + "-done")  # installed once, complete
     for folder in (first, second):
-        assert volumes.mounted_volume(engine, folder, "frontend") == pristine
+        assert volumes.still_serves(folder, "frontend", pristine)
         with pytest.raises(docker.errors.NotFound):  # nothing of its own was made or copied
             engine.volumes.get(volumes.dependency_volume(folder, "frontend"))
     env = daemon_env(fake_groq)
@@ -237,6 +237,8 @@ def test_template_dependencies_are_shared_only_read_only(fake_groq, tmp_path):
     assert started.returncode == 0, started.stderr
     try:
         frontend = engine.containers.get(f"stepforge-frontend-{workspace_tag(str(first))}")
+        deps = next(m for m in frontend.attrs["Mounts"] if m["Destination"] == "/deps")
+        assert deps["Name"] == pristine and deps["RW"] is False
         # The project's code runs here: it cannot change the shared copy.
         for attempt in (
             "touch /deps/node_modules/react/index.js",
@@ -265,8 +267,8 @@ def test_template_dependencies_are_shared_only_read_only(fake_groq, tmp_path):
         assert (
             volumes.pristine_for(engine, folder, "frontend", "stepforge-frontend:1", [], {}) is None
         )
-    ours = [volumes.mounted_volume(engine, folder, "frontend") for folder in (first, second)]
-    assert ours == [volumes.dependency_volume(folder, "frontend") for folder in (first, second)]
+        assert not volumes.still_serves(folder, "frontend", pristine)
+    ours = [volumes.dependency_volume(folder, "frontend") for folder in (first, second)]
     assert ours[0] != ours[1] and not any(is_shared_volume(name) for name in ours)
 
 
